@@ -1,0 +1,74 @@
+// Package broker is the embedded Kafka-protocol broker (franz-go's kfake):
+// one node on a TCP address, persisted under a data dir, so `tradeflow run`
+// needs nothing installed and a second run continues where the first
+// stopped.
+package broker
+
+import (
+	"fmt"
+	"net"
+	"path/filepath"
+	"strconv"
+	"time"
+
+	"github.com/twmb/franz-go/pkg/kfake"
+)
+
+// Options configure the embedded broker.
+type Options struct {
+	// Addr is the listen address, e.g. 127.0.0.1:9092 (port 0: any free).
+	Addr string
+	// DataDir holds the broker's log; empty keeps it in memory.
+	DataDir string
+	// Partitions for topics a client creates without a count.
+	Partitions int
+	// CompactEvery is how often compacted topics are cleaned (kfake's
+	// default is hourly).
+	CompactEvery time.Duration
+}
+
+// Broker is a running embedded broker.
+type Broker struct{ c *kfake.Cluster }
+
+// Start listens on o.Addr and serves the Kafka protocol.
+func Start(o Options) (*Broker, error) {
+	host, portStr, err := net.SplitHostPort(o.Addr)
+	if err != nil {
+		return nil, fmt.Errorf("embedded broker address %q: %w", o.Addr, err)
+	}
+	port, err := strconv.Atoi(portStr)
+	if err != nil {
+		return nil, fmt.Errorf("embedded broker address %q: bad port: %w", o.Addr, err)
+	}
+	if o.CompactEvery <= 0 {
+		o.CompactEvery = time.Minute
+	}
+	opts := []kfake.Opt{
+		kfake.Ports(port),
+		kfake.ListenFn(func(network, _ string) (net.Listener, error) {
+			return net.Listen(network, net.JoinHostPort(host, portStr))
+		}),
+		kfake.ClusterID("tradeflow-embedded"),
+		kfake.BrokerConfigs(map[string]string{
+			"log.cleaner.backoff.ms":     strconv.FormatInt(o.CompactEvery.Milliseconds(), 10),
+			"default.replication.factor": "1",
+		}),
+	}
+	if o.Partitions > 0 {
+		opts = append(opts, kfake.DefaultNumPartitions(o.Partitions))
+	}
+	if o.DataDir != "" {
+		opts = append(opts, kfake.DataDir(filepath.Clean(o.DataDir)))
+	}
+	c, err := kfake.NewCluster(opts...)
+	if err != nil {
+		return nil, fmt.Errorf("start embedded broker on %s: %w", o.Addr, err)
+	}
+	return &Broker{c: c}, nil
+}
+
+// Addr is the address clients bootstrap from.
+func (b *Broker) Addr() string { return b.c.ListenAddrs()[0] }
+
+// Close stops the broker and flushes its log to disk.
+func (b *Broker) Close() { b.c.Close() }

@@ -1,0 +1,156 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"log/slog"
+	"net"
+	"net/http"
+	"os"
+	"path/filepath"
+	"time"
+
+	"github.com/IBM/sarama"
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/collectors"
+
+	"github.com/tradeflow/tradeflow/broker"
+	"github.com/tradeflow/tradeflow/datagen"
+	"github.com/tradeflow/tradeflow/processor"
+	"github.com/tradeflow/tradeflow/settlement"
+	"github.com/tradeflow/tradeflow/views"
+)
+
+// cmdRun is everything in one process: the embedded broker when no brokers
+// are configured, the generator when its rate is above zero, the worker.
+func cmdRun(ctx context.Context, cfg Config, log *slog.Logger) error {
+	brokers := cfg.Brokers
+	if len(brokers) == 0 {
+		b, err := startBroker(cfg)
+		if err != nil {
+			return err
+		}
+		defer b.Close()
+		brokers = []string{b.Addr()}
+		log.Info("embedded broker started", "addr", b.Addr(), "data", filepath.Join(cfg.DataDir, "broker"))
+	}
+	var extra []component
+	if cfg.DatagenRate > 0 {
+		extra = append(extra, component{"datagen", func(ctx context.Context) error {
+			return generate(ctx, cfg, brokers, datagen.Options{Rate: cfg.DatagenRate, Seed: uint64(time.Now().UnixNano())})
+		}})
+	}
+	return worker(ctx, cfg, log, brokers, extra...)
+}
+
+func cmdWorker(ctx context.Context, cfg Config, log *slog.Logger) error {
+	if len(cfg.Brokers) == 0 {
+		return errors.New("TRADEFLOW_BROKERS is empty: a worker needs brokers (use `tradeflow run` for the embedded one)")
+	}
+	return worker(ctx, cfg, log, cfg.Brokers)
+}
+
+func cmdBroker(ctx context.Context, cfg Config, log *slog.Logger) error {
+	b, err := startBroker(cfg)
+	if err != nil {
+		return err
+	}
+	log.Info("embedded broker started", "addr", b.Addr(), "data", filepath.Join(cfg.DataDir, "broker"))
+	<-ctx.Done()
+	b.Close()
+	log.Info("embedded broker stopped")
+	return nil
+}
+
+func cmdDatagen(ctx context.Context, cfg Config, log *slog.Logger, args []string) error {
+	fs := flag.NewFlagSet("datagen", flag.ContinueOnError)
+	count := fs.Int64("count", 0, "trades to produce; 0 = until interrupted")
+	rate := fs.Float64("rate", cfg.DatagenRate, "trades per second; 0 = as fast as possible")
+	seed := fs.Uint64("seed", uint64(time.Now().UnixNano()), "random seed")
+	if err := fs.Parse(args); err != nil {
+		return err
+	}
+	if len(cfg.Brokers) == 0 {
+		return errors.New("TRADEFLOW_BROKERS is empty: datagen needs brokers")
+	}
+	if err := ensureTopics(cfg, cfg.Brokers); err != nil {
+		return err
+	}
+	return generate(ctx, cfg, cfg.Brokers, datagen.Options{Rate: *rate, Count: *count, Seed: *seed, Progress: os.Stderr})
+}
+
+func startBroker(cfg Config) (*broker.Broker, error) {
+	return broker.Start(broker.Options{
+		Addr:       cfg.EmbeddedAddr,
+		DataDir:    filepath.Join(cfg.DataDir, "broker"),
+		Partitions: int(cfg.Partitions),
+	})
+}
+
+func generate(ctx context.Context, cfg Config, brokers []string, o datagen.Options) error {
+	sink, err := processor.NewSink(brokers, processor.SaramaConfig(cfg.ClientID+"-datagen"))
+	if err != nil {
+		return fmt.Errorf("connect to %v: %w", brokers, err)
+	}
+	_, err = datagen.Run(ctx, sink, o)
+	return errors.Join(err, sink.Close())
+}
+
+func ensureTopics(cfg Config, brokers []string) error {
+	admin, err := sarama.NewClusterAdmin(brokers, processor.SaramaConfig(cfg.ClientID+"-admin"))
+	if err != nil {
+		return fmt.Errorf("connect to %v (TRADEFLOW_BROKERS): %w", brokers, err)
+	}
+	defer admin.Close()
+	_, err = processor.EnsureTopics(admin, processor.TopicPlan{Partitions: cfg.Partitions, Replication: cfg.Replication})
+	return err
+}
+
+// worker runs the processor groups, the count view and the HTTP server.
+func worker(ctx context.Context, cfg Config, log *slog.Logger, brokers []string, extra ...component) error {
+	if err := ensureTopics(cfg, brokers); err != nil {
+		return err
+	}
+	reg := prometheus.NewRegistry()
+	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
+	metrics := processor.NewMetrics(reg)
+	procs, viewB := processor.NewBuilders(processor.SaramaConfig(cfg.ClientID), cfg.DataDir)
+	pipe, err := processor.NewPipeline(processor.Options{
+		Brokers: brokers, Procs: procs, Views: viewB, Metrics: metrics, Log: log,
+		Rules:  settlement.Rules{LargeTrade: cfg.LargeTrade, FlagRate: cfg.FlagRate},
+		Policy: settlement.Policy{Grace: cfg.WindowGrace, Retention: cfg.WindowRetention},
+	})
+	if err != nil {
+		return err
+	}
+	counts, err := views.NewCounts(brokers, viewB)
+	if err != nil {
+		return err
+	}
+	api := &views.API{Store: counts, Gatherer: reg, Ready: func() bool { return pipe.Ready() && counts.Recovered() }}
+	ln, err := net.Listen("tcp", cfg.HTTPAddr)
+	if err != nil {
+		return fmt.Errorf("TRADEFLOW_HTTP_ADDR: %w", err)
+	}
+	log.Info("serving HTTP", "addr", ln.Addr().String(), "brokers", brokers)
+	srv := &http.Server{Handler: api.Handler(), ReadHeaderTimeout: 5 * time.Second}
+	comps := append([]component{
+		{"processors", pipe.Run},
+		{"count view", counts.Run},
+		{"http server", func(ctx context.Context) error {
+			go func() {
+				<-ctx.Done()
+				sctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 5*time.Second)
+				defer cancel()
+				_ = srv.Shutdown(sctx) // Serve returns the outcome
+			}()
+			if err := srv.Serve(ln); !errors.Is(err, http.ErrServerClosed) {
+				return err
+			}
+			return nil
+		}},
+	}, extra...)
+	return supervise(ctx, log, cfg.ShutdownTimeout, comps...)
+}

@@ -1,0 +1,151 @@
+// Package datagen produces stocktrade and users records with the value
+// ranges of Confluent's Datagen STOCK_TRADES and USERS quickstarts, keyed
+// as they are (trades by symbol, users by userid) and partitioned as the
+// Java producer does.
+package datagen
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"io"
+	"math/rand/v2"
+	"time"
+)
+
+// The quickstarts' value ranges.
+var (
+	Symbols  = []string{"ZBZX", "ZJZZT", "ZTEST", "ZVV", "ZVZZT", "ZWZZT", "ZXZZT"}
+	Accounts = []string{"ABC123", "LMN456", "XYZ789"}
+	Genders  = []string{"MALE", "FEMALE", "OTHER"}
+)
+
+const (
+	users             = 9
+	registerTimeFirst = 1487715775521
+	registerTimeLast  = 1519273364599
+)
+
+// Record is one record to produce.
+type Record struct {
+	Topic     string
+	Key       string
+	Value     []byte // nil: a tombstone
+	Timestamp time.Time
+}
+
+// Sink writes records; Flush waits until all are acknowledged.
+type Sink interface {
+	Send(ctx context.Context, r Record) error
+	Flush(ctx context.Context) error
+}
+
+// Options say how much to produce and how fast.
+type Options struct {
+	Rate     float64   // trades per second; 0 = as fast as the sink takes them
+	Count    int64     // trades to produce; 0 = until ctx is done
+	Seed     uint64    // random seed; equal seeds give equal records
+	Progress io.Writer // where progress lines go once a second; nil = none
+	// UserEvery: one users update per that many trades (0: 100).
+	UserEvery int64
+	Now       func() time.Time // record timestamps; nil = time.Now
+}
+
+// Generator makes Datagen records.
+type Generator struct{ rng *rand.Rand }
+
+// New returns a generator seeded with seed.
+func New(seed uint64) *Generator { return &Generator{rng: rand.New(rand.NewPCG(seed, seed^0x9e3779b97f4a7c15))} }
+
+// Trade is a STOCK_TRADES value and its key (the symbol).
+func (g *Generator) Trade() (key string, value []byte) {
+	side := "BUY"
+	if g.rng.IntN(2) == 1 {
+		side = "SELL"
+	}
+	sym := Symbols[g.rng.IntN(len(Symbols))]
+	v, _ := json.Marshal(map[string]any{ // a map of plain values cannot fail to marshal
+		"side":     side,
+		"quantity": 1 + g.rng.IntN(4999),
+		"symbol":   sym,
+		"price":    5 + g.rng.IntN(995),
+		"account":  Accounts[g.rng.IntN(len(Accounts))],
+		"userid":   fmt.Sprintf("User_%d", 1+g.rng.IntN(users)),
+	})
+	return sym, v
+}
+
+// User is a USERS value for User_n and its key (the userid).
+func (g *Generator) User(n int) (key string, value []byte) {
+	id := fmt.Sprintf("User_%d", n)
+	v, _ := json.Marshal(map[string]any{
+		"registertime": registerTimeFirst + g.rng.Int64N(registerTimeLast-registerTimeFirst+1),
+		"userid":       id,
+		"regionid":     fmt.Sprintf("Region_%d", 1+g.rng.IntN(9)),
+		"gender":       Genders[g.rng.IntN(len(Genders))],
+	})
+	return id, v
+}
+
+// Run writes every user once, then trades (with an occasional users
+// update) at o.Rate until o.Count trades are written or ctx is done, and
+// flushes. It returns the number of trades written.
+func Run(ctx context.Context, sink Sink, o Options) (int64, error) {
+	g := New(o.Seed)
+	now := o.Now
+	if now == nil {
+		now = time.Now
+	}
+	if o.UserEvery <= 0 {
+		o.UserEvery = 100
+	}
+	for n := 1; n <= users; n++ {
+		k, v := g.User(n)
+		if err := sink.Send(ctx, Record{Topic: "users", Key: k, Value: v, Timestamp: now()}); err != nil {
+			return 0, err
+		}
+	}
+	start := time.Now()
+	lastReport, lastN := start, int64(0)
+	var sent int64
+	for o.Count == 0 || sent < o.Count {
+		if ctx.Err() != nil {
+			break
+		}
+		if o.Rate > 0 {
+			due := start.Add(time.Duration(float64(sent) / o.Rate * float64(time.Second)))
+			if d := time.Until(due); d > 0 {
+				select {
+				case <-ctx.Done():
+				case <-time.After(d):
+				}
+				continue
+			}
+		}
+		k, v := g.Trade()
+		if err := sink.Send(ctx, Record{Topic: "stocktrade", Key: k, Value: v, Timestamp: now()}); err != nil {
+			return sent, err
+		}
+		sent++
+		if sent%o.UserEvery == 0 {
+			k, v := g.User(1 + g.rng.IntN(users))
+			if err := sink.Send(ctx, Record{Topic: "users", Key: k, Value: v, Timestamp: now()}); err != nil {
+				return sent, err
+			}
+		}
+		if o.Progress != nil && time.Since(lastReport) >= time.Second {
+			el := time.Since(lastReport).Seconds()
+			fmt.Fprintf(o.Progress, "datagen: %d trades (%.0f/s)\n", sent, float64(sent-lastN)/el)
+			lastReport, lastN = time.Now(), sent
+		}
+	}
+	fctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 30*time.Second)
+	defer cancel()
+	if err := sink.Flush(fctx); err != nil {
+		return sent, err
+	}
+	if o.Progress != nil {
+		fmt.Fprintf(o.Progress, "datagen: done, %d trades in %s\n", sent, time.Since(start).Round(time.Millisecond))
+	}
+	return sent, nil
+}

@@ -1,0 +1,111 @@
+package processor
+
+import (
+	"hash"
+	"path/filepath"
+	"time"
+
+	"github.com/IBM/sarama"
+	"github.com/lovoo/goka"
+	"github.com/lovoo/goka/storage"
+	"github.com/syndtr/goleveldb/leveldb/opt"
+
+	"github.com/tradeflow/tradeflow/kafkahash"
+)
+
+// KafkaVersion is the protocol version sarama speaks. Kafka 4.0 removed
+// the request versions older than 2.1 (KIP-896) that goka's default (2.0)
+// would pick; 3.6 is understood by Kafka 3.6+ and 4.x and by kfake.
+var KafkaVersion = sarama.V3_6_0_0
+
+// Hasher partitions like Java's producer; every processor, emitter and
+// view uses it so that keys, joins and table changelogs agree with Java.
+func Hasher() func() hash.Hash32 { return kafkahash.NewHasher }
+
+// SaramaConfig is the one sarama configuration every tradeflow client
+// starts from (a copy each: goka's builders write ClientID and the
+// partitioner into what they are given).
+func SaramaConfig(clientID string) *sarama.Config {
+	c := goka.DefaultConfig()
+	c.ClientID = clientID
+	c.Version = KafkaVersion
+	// A new group starts at the oldest offset, as ksqlDB with
+	// auto.offset.reset=earliest: goka's default (newest) silently skips
+	// what was produced before or while it started.
+	c.Consumer.Offsets.Initial = sarama.OffsetOldest
+	// Durable, ordered writes: wait for all in-sync replicas, idempotent,
+	// one request in flight so retries cannot reorder a partition (the
+	// count step relies on per-partition order to recognise replays).
+	c.Producer.RequiredAcks = sarama.WaitForAll
+	c.Producer.Idempotent = true
+	c.Net.MaxOpenRequests = 1
+	c.Producer.Retry.Max = 10
+	c.Producer.Retry.Backoff = 250 * time.Millisecond
+	c.Producer.Compression = sarama.CompressionLZ4
+	c.Producer.Flush.Frequency = 5 * time.Millisecond
+	c.Producer.Flush.Bytes = 256 << 10
+	c.Producer.Partitioner = sarama.NewCustomHashPartitioner(kafkahash.NewHasher)
+	c.Metadata.RefreshFrequency = time.Minute
+	return c
+}
+
+// clone copies a sarama config so builders may write into it.
+func clone(c *sarama.Config) *sarama.Config {
+	cp := *c
+	return &cp
+}
+
+// StorageBuilder keeps LevelDB small per partition: goka's defaults (4 MiB
+// write buffer, 8 MiB block cache per partition and table) cost gigabytes at
+// hundreds of partitions.
+func StorageBuilder(dir string) storage.Builder {
+	return storage.BuilderWithOptions(dir, &opt.Options{
+		WriteBuffer:            512 << 10,
+		BlockCacheCapacity:     256 << 10,
+		OpenFilesCacheCapacity: 16,
+		CompactionTableSize:    2 << 20,
+	})
+}
+
+// Builders are the client builders a processor, view or emitter uses,
+// each on its own copy of the base config.
+type Builders struct {
+	base    *sarama.Config
+	tmgr    goka.TopicManagerBuilder
+	storage storage.Builder
+}
+
+func (b Builders) processorOptions() []goka.ProcessorOption {
+	return []goka.ProcessorOption{
+		goka.WithHasher(Hasher()),
+		goka.WithConsumerGroupBuilder(goka.ConsumerGroupBuilderWithConfig(clone(b.base))),
+		goka.WithConsumerSaramaBuilder(goka.SaramaConsumerBuilderWithConfig(clone(b.base))),
+		goka.WithProducerBuilder(goka.ProducerBuilderWithConfig(clone(b.base))),
+		goka.WithTopicManagerBuilder(b.tmgr),
+		goka.WithStorageBuilder(b.storage),
+	}
+}
+
+func (b Builders) viewOptions() []goka.ViewOption {
+	return []goka.ViewOption{
+		goka.WithViewHasher(Hasher()),
+		goka.WithViewConsumerSaramaBuilder(goka.SaramaConsumerBuilderWithConfig(clone(b.base))),
+		goka.WithViewTopicManagerBuilder(b.tmgr),
+		goka.WithViewStorageBuilder(b.storage),
+		goka.WithViewAutoReconnect(),
+	}
+}
+
+// NewBuilders returns the client builders for processors and views that
+// share one base sarama config. Processors and views keep their LevelDB
+// state in separate folders under dir: a view and a processor of the same
+// table in one process must not share a path.
+func NewBuilders(base *sarama.Config, dir string) (procs, views Builders) {
+	tmgr := topicManagerBuilder(base)
+	procs = Builders{base: base, tmgr: tmgr, storage: StorageBuilder(filepath.Join(dir, "processors"))}
+	views = Builders{base: base, tmgr: tmgr, storage: StorageBuilder(filepath.Join(dir, "views"))}
+	return procs, views
+}
+
+// ViewOptions are the options a view over tradeflow's tables needs.
+func (b Builders) ViewOptions() []goka.ViewOption { return b.viewOptions() }

@@ -1,0 +1,85 @@
+package processor
+
+import (
+	"fmt"
+
+	"github.com/lovoo/goka"
+
+	pb "github.com/tradeflow/tradeflow/proto"
+	"github.com/tradeflow/tradeflow/settlement"
+)
+
+// Users finds a user in the local users table; nil when absent.
+type Users interface {
+	Get(userid string) (any, error)
+}
+
+// Settler is the settle group: the LEFT JOIN of stocktrade with the local
+// users table, then the disposition rules. The join and settle stages are
+// fused into one group (no hop between them) while user_trades and
+// trade-settlements keep their contents. Every output carries the trade's
+// identity (stocktrade partition and offset) and event time.
+type Settler struct {
+	Rules   settlement.Rules
+	Users   Users
+	Metrics *Metrics
+}
+
+// Graph defines the settle group.
+func (s *Settler) Graph() *goka.GroupGraph {
+	return goka.DefineGroup(SettleGroup,
+		goka.Input(TradesTopic, rawCodec{}, s.settle),
+		goka.Output(UserTradesTopic, userTradeCodec),
+		goka.Output(SettlementsTopic, settlementCodec),
+		goka.Output(WindowsTopic, settlementCodec),
+		goka.Output(DeadLetterTopic, rawCodec{}),
+	)
+}
+
+func (s *Settler) settle(ctx goka.Context, msg any) {
+	raw, _ := msg.([]byte)
+	if ctx.Key() == "" {
+		deadLetter(ctx, s.Metrics, raw, "record key (symbol) is empty")
+		return
+	}
+	t, err := settlement.ParseTrade(raw)
+	if err != nil {
+		deadLetter(ctx, s.Metrics, raw, err.Error())
+		return
+	}
+	ts := ctx.Timestamp().UnixMilli()
+	if ctx.Timestamp().IsZero() || ts < 0 {
+		deadLetter(ctx, s.Metrics, raw, "record has no timestamp (event time)")
+		return
+	}
+	var region string
+	known := false
+	if t.UserID != "" {
+		v, err := s.Users.Get(t.UserID)
+		if err != nil {
+			ctx.Fail(fmt.Errorf("look up user %q: %w", t.UserID, err))
+		}
+		if u, ok := v.(*pb.User); ok && u != nil {
+			known, region = true, u.Regionid
+		}
+	}
+	id := settlement.TradeID{Topic: string(ctx.Topic()), Partition: ctx.Partition(), Offset: ctx.Offset()}
+	d := s.Rules.Decide(known, t.Quantity, t.Price, id)
+	s.Metrics.Settled.WithLabelValues(d.String()).Inc()
+
+	ctx.Emit(UserTradesTopic, t.UserID, &pb.UserTrade{
+		Userid: t.UserID, Regionid: region, Quantity: t.Quantity, Symbol: t.Symbol,
+		Price: t.Price, Account: t.Account, Side: t.Side,
+		Timestamp: ts, SourcePartition: id.Partition, SourceOffset: id.Offset,
+	})
+	out, err := deterministic.Marshal(&pb.TradeSettlement{
+		User: t.UserID, Symbol: t.Symbol, Amount: float64(settlement.Amount(t.Quantity, t.Price)),
+		Disposition: d.String(), Reason: d.Reason(), Timestamp: ts,
+		SourcePartition: id.Partition, SourceOffset: id.Offset,
+	})
+	if err != nil {
+		ctx.Fail(fmt.Errorf("encode settlement: %w", err))
+	}
+	ctx.Emit(SettlementsTopic, t.Symbol, out)
+	ctx.Emit(WindowsTopic, settlement.WindowKey(t.Symbol, settlement.WindowStart(ts)), out)
+}

@@ -1,0 +1,100 @@
+package processor
+
+import (
+	"errors"
+	"fmt"
+	"strconv"
+
+	"github.com/IBM/sarama"
+	"github.com/lovoo/goka"
+)
+
+// TopicPlan says how tradeflow creates the topics it needs.
+type TopicPlan struct {
+	// Partitions of the topics tradeflow creates itself.
+	Partitions int32
+	// Replication of the topics tradeflow creates; -1 takes the broker's
+	// default.replication.factor (a single broker needs 1, goka's
+	// default is 2).
+	Replication int16
+}
+
+// Layout is what EnsureTopics found or made: the partition counts the
+// groups work with.
+type Layout struct {
+	Trades  int32 // stocktrade
+	Users   int32 // users
+	Windows int32 // tradeflow-windows and the count table: follow stocktrade
+}
+
+// EnsureTopics creates the topics tradeflow needs when they are missing and
+// uses existing ones as they are. stocktrade and users may differ in
+// partition count: the join looks users up in a local copy of the whole
+// table (goka Lookup, like a GlobalKTable), so no co-partitioning is needed.
+// The internal windows topic and the count table must have equal counts
+// (goka's group table is co-partitioned with its input); a mismatch is an
+// error naming both.
+func EnsureTopics(admin sarama.ClusterAdmin, plan TopicPlan) (Layout, error) {
+	if plan.Partitions < 1 {
+		return Layout{}, fmt.Errorf("partitions %d: must be at least 1", plan.Partitions)
+	}
+	existing, err := admin.ListTopics()
+	if err != nil {
+		return Layout{}, fmt.Errorf("list topics: %w", err)
+	}
+	ensure := func(topic string, partitions int32, compact bool) (int32, error) {
+		if d, ok := existing[topic]; ok {
+			return d.NumPartitions, nil
+		}
+		detail := &sarama.TopicDetail{NumPartitions: partitions, ReplicationFactor: plan.Replication}
+		if compact {
+			detail.ConfigEntries = map[string]*string{"cleanup.policy": ptr("compact")}
+		}
+		err := admin.CreateTopic(topic, detail, false)
+		if err != nil && !errors.Is(err, sarama.ErrTopicAlreadyExists) {
+			return 0, fmt.Errorf("create topic %s (%d partitions, replication %d): %w", topic, partitions, plan.Replication, err)
+		}
+		existing[topic] = *detail
+		return partitions, nil
+	}
+	var l Layout
+	if l.Trades, err = ensure(string(TradesTopic), plan.Partitions, false); err != nil {
+		return l, err
+	}
+	if l.Users, err = ensure(string(UsersTable), plan.Partitions, true); err != nil {
+		return l, err
+	}
+	for _, t := range []goka.Stream{UserTradesTopic, SettlementsTopic, DeadLetterTopic} {
+		if _, err = ensure(string(t), plan.Partitions, false); err != nil {
+			return l, err
+		}
+	}
+	if l.Windows, err = ensure(string(WindowsTopic), l.Trades, false); err != nil {
+		return l, err
+	}
+	table, err := ensure(string(CountTable), l.Windows, true)
+	if err != nil {
+		return l, err
+	}
+	if table != l.Windows {
+		return l, fmt.Errorf("topic %s has %d partitions but %s has %d: the count table must be co-partitioned with its input; delete %s (it is rebuilt) or recreate both",
+			CountTable, table, WindowsTopic, l.Windows, CountTable)
+	}
+	return l, nil
+}
+
+func ptr(s string) *string { return &s }
+
+// topicManagerBuilder lets goka check, never create: EnsureTopics made
+// every topic with tradeflow's settings (goka would create streams with
+// 1 h retention and replication 2).
+func topicManagerBuilder(base *sarama.Config) goka.TopicManagerBuilder {
+	tmc := goka.NewTopicManagerConfig()
+	tmc.NoCreate = true
+	tmc.Table.Replication = 1
+	tmc.Stream.Replication = 1
+	tmc.MismatchBehavior = goka.TMConfigMismatchBehaviorIgnore
+	return goka.TopicManagerBuilderWithConfig(clone(base), tmc)
+}
+
+func itoa(n int64) string { return strconv.FormatInt(n, 10) }

@@ -1,0 +1,168 @@
+package views
+
+import (
+	"encoding/json"
+	"errors"
+	"math"
+	"net/http"
+	"strconv"
+	"strings"
+
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/promhttp"
+
+	"github.com/tradeflow/tradeflow/settlement"
+)
+
+// Tables are the four logical tables of the original ksqlDB app, each the
+// per-minute count of one disposition.
+var Tables = []struct {
+	Name        string
+	Disposition settlement.Disposition
+}{
+	{"COMPLETED_PER_MINUTE", settlement.Completed},
+	{"PENDING_PER_MINUTE", settlement.Pending},
+	{"FLAGGED_PER_MINUTE", settlement.Flagged},
+	{"REJECTED_PER_MINUTE", settlement.Rejected},
+}
+
+// Store answers window queries (Counts, or a fake in tests).
+type Store interface {
+	Windows(symbol string, from, to int64) ([]Window, error)
+}
+
+// API is the HTTP API of DESIGN.md §4.
+type API struct {
+	Store    Store
+	Ready    func() bool // processors run and views recovered
+	Gatherer prometheus.Gatherer
+}
+
+// Handler routes the API.
+func (a *API) Handler() http.Handler {
+	mux := http.NewServeMux()
+	mux.HandleFunc("GET /v1/counts/{symbol}", a.counts)
+	mux.HandleFunc("GET /v1/tables", a.tables)
+	mux.HandleFunc("GET /v1/tables/{table}", a.table)
+	mux.Handle("GET /metrics", promhttp.HandlerFor(a.Gatherer, promhttp.HandlerOpts{}))
+	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, _ *http.Request) {
+		writeJSON(w, http.StatusOK, map[string]string{"status": "ok"})
+	})
+	mux.HandleFunc("GET /readyz", func(w http.ResponseWriter, _ *http.Request) {
+		if a.Ready == nil || !a.Ready() {
+			writeJSON(w, http.StatusServiceUnavailable, map[string]string{"error": "not ready: processors or views are still recovering"})
+			return
+		}
+		writeJSON(w, http.StatusOK, map[string]string{"status": "ready"})
+	})
+	mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
+		writeJSON(w, http.StatusNotFound, map[string]string{"error": "no such endpoint: " + r.Method + " " + r.URL.Path})
+	})
+	return mux
+}
+
+type countsResponse struct {
+	Symbol  string   `json:"symbol"`
+	Windows []Window `json:"windows"`
+}
+
+func (a *API) counts(w http.ResponseWriter, r *http.Request) {
+	symbol := r.PathValue("symbol")
+	from, to, err := bounds(r)
+	if err != nil {
+		writeError(w, http.StatusBadRequest, err)
+		return
+	}
+	ws, err := a.Store.Windows(symbol, from, to)
+	if err != nil {
+		writeError(w, http.StatusInternalServerError, err)
+		return
+	}
+	if ws == nil {
+		ws = []Window{}
+	}
+	writeJSON(w, http.StatusOK, countsResponse{Symbol: symbol, Windows: ws})
+}
+
+func (a *API) tables(w http.ResponseWriter, _ *http.Request) {
+	names := make([]string, len(Tables))
+	for i, t := range Tables {
+		names[i] = t.Name
+	}
+	writeJSON(w, http.StatusOK, map[string][]string{"tables": names})
+}
+
+// Row is one row of a per-minute table.
+type Row struct {
+	Symbol      string `json:"symbol"`
+	WindowStart int64  `json:"windowStart"`
+	WindowEnd   int64  `json:"windowEnd"`
+	Count       int64  `json:"count"`
+}
+
+func (a *API) table(w http.ResponseWriter, r *http.Request) {
+	name := strings.ToUpper(r.PathValue("table"))
+	idx := -1
+	for i, t := range Tables {
+		if t.Name == name {
+			idx = i
+		}
+	}
+	if idx < 0 {
+		writeError(w, http.StatusNotFound, errors.New("unknown table "+r.PathValue("table")+"; GET /v1/tables lists them"))
+		return
+	}
+	symbol := r.URL.Query().Get("symbol")
+	if symbol == "" {
+		writeError(w, http.StatusBadRequest, errors.New("query parameter symbol is required, as in WHERE SYMBOL='ZVV'"))
+		return
+	}
+	from, to, err := bounds(r)
+	if err != nil {
+		writeError(w, http.StatusBadRequest, err)
+		return
+	}
+	ws, err := a.Store.Windows(symbol, from, to)
+	if err != nil {
+		writeError(w, http.StatusInternalServerError, err)
+		return
+	}
+	rows := []Row{}
+	for _, win := range ws {
+		if n := win.Count(Tables[idx].Disposition); n > 0 {
+			rows = append(rows, Row{Symbol: symbol, WindowStart: win.WindowStart, WindowEnd: win.WindowEnd, Count: n})
+		}
+	}
+	writeJSON(w, http.StatusOK, rows)
+}
+
+// bounds reads the optional from and to (ms since the epoch) that bound
+// windowStart.
+func bounds(r *http.Request) (from, to int64, err error) {
+	from, to = math.MinInt64, math.MaxInt64
+	q := r.URL.Query()
+	if s := q.Get("from"); s != "" {
+		if from, err = strconv.ParseInt(s, 10, 64); err != nil {
+			return 0, 0, errors.New("query parameter from must be ms since the epoch, got " + strconv.Quote(s))
+		}
+	}
+	if s := q.Get("to"); s != "" {
+		if to, err = strconv.ParseInt(s, 10, 64); err != nil {
+			return 0, 0, errors.New("query parameter to must be ms since the epoch, got " + strconv.Quote(s))
+		}
+	}
+	if from > to {
+		return 0, 0, errors.New("query parameter from is after to")
+	}
+	return from, to, nil
+}
+
+func writeError(w http.ResponseWriter, status int, err error) {
+	writeJSON(w, status, map[string]string{"error": err.Error()})
+}
+
+func writeJSON(w http.ResponseWriter, status int, v any) {
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(status)
+	_ = json.NewEncoder(w).Encode(v) // the client went away; nothing to do
+}
