@@ -74,7 +74,7 @@ var DefaultRules = Rules{LargeTrade: 100000, FlagRate: 0.30}
 
 // Validate reports parameters the rules cannot work with.
 func (r Rules) Validate() error {
-	if r.FlagRate < 0 || r.FlagRate > 1 {
+	if !(r.FlagRate >= 0 && r.FlagRate <= 1) { // also NaN
 		return fmt.Errorf("flag rate %v is outside 0..1", r.FlagRate)
 	}
 	if r.LargeTrade < 0 {

@@ -112,7 +112,8 @@ func ParseUser(value []byte) (User, error) {
 }
 
 // objectFields splits a JSON object into its fields, keyed by lower-case
-// name. Duplicate names (in any case) are ambiguous and rejected.
+// name. Duplicate names (in any case) are ambiguous and rejected; so is
+// anything but whitespace after the object.
 func objectFields(value []byte) (map[string]json.RawMessage, error) {
 	switch {
 	case value == nil:
@@ -124,23 +125,47 @@ func objectFields(value []byte) (map[string]json.RawMessage, error) {
 	}
 	dec := json.NewDecoder(bytes.NewReader(value))
 	dec.UseNumber()
-	var raw map[string]json.RawMessage
-	if err := dec.Decode(&raw); err != nil {
+	tok, err := dec.Token()
+	if err != nil {
 		return nil, invalid("value is not a JSON object: %v", err)
 	}
-	if raw == nil {
+	if tok == nil {
 		return nil, invalid("value is JSON null, not an object")
 	}
-	if dec.More() {
-		return nil, invalid("value has data after the JSON object")
+	if tok != json.Delim('{') {
+		kind := "array"
+		switch tok.(type) {
+		case string:
+			kind = "string"
+		case json.Number:
+			kind = "number"
+		case bool:
+			kind = "boolean"
+		}
+		return nil, invalid("value is not a JSON object but a JSON %s", kind)
 	}
-	fields := make(map[string]json.RawMessage, len(raw))
-	for k, v := range raw {
-		lk := strings.ToLower(k)
+	fields := make(map[string]json.RawMessage)
+	for dec.More() {
+		if tok, err = dec.Token(); err != nil {
+			return nil, invalid("value is not a JSON object: %v", err)
+		}
+		name, _ := tok.(string) // the decoder only returns strings as keys
+		var v json.RawMessage
+		if err := dec.Decode(&v); err != nil {
+			return nil, invalid("value is not a JSON object: %v", err)
+		}
+		lk := strings.ToLower(name)
 		if _, dup := fields[lk]; dup {
 			return nil, invalid("field %s appears more than once", lk)
 		}
 		fields[lk] = v
+	}
+	if _, err := dec.Token(); err != nil { // the closing '}'
+		return nil, invalid("value is not a JSON object: %v", err)
+	}
+	// dec.More would not see a stray '}' or ']' after the object.
+	if len(bytes.Trim(value[dec.InputOffset():], " \t\r\n")) > 0 {
+		return nil, invalid("value has data after the JSON object")
 	}
 	return fields, nil
 }
@@ -164,7 +189,9 @@ func stringField(fields map[string]json.RawMessage, name string, required bool) 
 
 func int64Field(raw json.RawMessage, name string) (int64, error) {
 	var n json.Number
-	if err := json.Unmarshal(raw, &n); err != nil {
+	// Unmarshal takes a JSON string holding a number ("10") as a Number:
+	// that is a wrong type here.
+	if err := json.Unmarshal(raw, &n); err != nil || bytes.HasPrefix(raw, []byte{'"'}) {
 		return 0, invalid("field %s is not a number", name)
 	}
 	v, err := n.Int64()
