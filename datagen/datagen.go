@@ -55,7 +55,9 @@ type Options struct {
 type Generator struct{ rng *rand.Rand }
 
 // New returns a generator seeded with seed.
-func New(seed uint64) *Generator { return &Generator{rng: rand.New(rand.NewPCG(seed, seed^0x9e3779b97f4a7c15))} }
+func New(seed uint64) *Generator {
+	return &Generator{rng: rand.New(rand.NewPCG(seed, seed^0x9e3779b97f4a7c15))}
+}
 
 // Trade is a STOCK_TRADES value and its key (the symbol).
 func (g *Generator) Trade() (key string, value []byte) {

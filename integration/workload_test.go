@@ -106,7 +106,7 @@ func newWorkload(seed uint64, n int) *workload {
 type countsJSON struct {
 	Symbol  string `json:"symbol"`
 	Windows []struct {
-		WindowStart, WindowEnd                 int64
+		WindowStart, WindowEnd                int64
 		Completed, Pending, Flagged, Rejected int64
 	} `json:"windows"`
 }

@@ -4,8 +4,8 @@ import (
 	"github.com/lovoo/goka"
 	"github.com/lovoo/goka/storage"
 
-	"github.com/tradeflow/tradeflow/settlement"
 	pb "github.com/tradeflow/tradeflow/proto"
+	"github.com/tradeflow/tradeflow/settlement"
 )
 
 // usersUpdate is the local users table's update callback: it keeps a
