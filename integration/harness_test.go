@@ -174,17 +174,23 @@ func newCluster(tb testing.TB) *cluster {
 		waitPort(tb, addr)
 		brokers = addr
 	}
+	c := clientFor(tb, brokers)
+	if externalBrokers() != "" {
+		c.clean(tb)
+	}
+	return c
+}
+
+// clientFor connects a kgo client and an admin to brokers.
+func clientFor(tb testing.TB, brokers string) *cluster {
+	tb.Helper()
 	cl, err := kgo.NewClient(kgo.SeedBrokers(strings.Split(brokers, ",")...), kgo.RequiredAcks(kgo.AllISRAcks()),
 		kgo.ProducerLinger(2*time.Millisecond))
 	if err != nil {
 		tb.Fatal(err)
 	}
 	tb.Cleanup(cl.Close)
-	c := &cluster{Brokers: brokers, Admin: kadm.NewClient(cl), Client: cl}
-	if externalBrokers() != "" {
-		c.clean(tb)
-	}
-	return c
+	return &cluster{Brokers: brokers, Admin: kadm.NewClient(cl), Client: cl}
 }
 
 // tradeflowTopics are every topic tradeflow creates or reads.

@@ -35,6 +35,18 @@ type workload struct {
 	BadUsers   int
 	Truth      map[winKey]tally
 	LargeTrade int64
+	outcome    []func(map[winKey]tally) // per trade: adds it to a truth; nil when malformed
+}
+
+// truthOf is the ground truth of Trades[from:to] alone.
+func (w *workload) truthOf(from, to int) map[winKey]tally {
+	m := map[winKey]tally{}
+	for _, f := range w.outcome[from:to] {
+		if f != nil {
+			f(m)
+		}
+	}
+	return m
 }
 
 // newWorkload makes n trades with explicit event times spread over the ten
@@ -69,6 +81,7 @@ func newWorkload(seed uint64, n int) *workload {
 			v := bad[rng.IntN(len(bad))]
 			w.Trades = append(w.Trades, &kgo.Record{Topic: "stocktrade", Key: []byte(sym), Value: []byte(v), Timestamp: time.UnixMilli(ts)})
 			w.BadTrades++
+			w.outcome = append(w.outcome, nil)
 			continue
 		}
 		qty, price := 1+rng.Int64N(4999), 5+rng.Int64N(995)
@@ -89,17 +102,21 @@ func newWorkload(seed uint64, n int) *workload {
 		w.Trades = append(w.Trades, &kgo.Record{Topic: "stocktrade", Key: []byte(sym), Value: []byte(v), Timestamp: time.UnixMilli(ts)})
 		w.Valid++
 		k := winKey{sym, ts - ts%60_000}
-		t := w.Truth[k]
-		switch {
-		case !known[user]:
-			t.Rejected++
-		case qty*price > w.LargeTrade:
-			t.Pending++
-		default:
-			t.Completed++
-		}
-		w.Truth[k] = t
+		rejected, pending := !known[user], qty*price > w.LargeTrade
+		w.outcome = append(w.outcome, func(m map[winKey]tally) {
+			t := m[k]
+			switch {
+			case rejected:
+				t.Rejected++
+			case pending:
+				t.Pending++
+			default:
+				t.Completed++
+			}
+			m[k] = t
+		})
 	}
+	w.Truth = w.truthOf(0, len(w.Trades))
 	return w
 }
 
