@@ -1,0 +1,45 @@
+# tradeflow: `make test` is what CI runs (.ci/run). It needs Go, Java 17,
+# Maven and kcat; `.ci/run` installs kcat on a fresh machine.
+SHELL := bash
+GO ?= go
+KAFKA_PORT ?= 39092
+# Tests that need an external tool fail instead of skipping.
+export TRADEFLOW_REQUIRE_TOOLS := 1
+
+.PHONY: test test-go test-kafka fuzz kafka-up kafka-down proto build
+
+build:
+	$(GO) build -o tradeflow ./cmd/tradeflow
+
+# Unit tests and the integration suite on the embedded broker, then the
+# integration suite again on a real Apache Kafka broker, then a short fuzz.
+test: test-go test-kafka fuzz
+
+test-go:
+	$(GO) vet ./...
+	$(GO) test -count=1 -timeout 20m ./...
+
+# The integration suite against real Apache Kafka (interop/kafka).
+test-kafka:
+	interop/kafka/kafka-up.sh
+	TRADEFLOW_TEST_BROKERS=127.0.0.1:$(KAFKA_PORT) $(GO) test -count=1 -timeout 20m ./integration/; \
+	  rc=$$?; interop/kafka/kafka-down.sh; exit $$rc
+
+# A short run of every decoder's fuzz target, seeded with the bad-input corpus.
+FUZZTIME ?= 10s
+fuzz:
+	@for f in $$($(GO) test -list '^Fuzz' ./settlement/ | grep '^Fuzz'); do \
+	  echo "fuzz $$f ($(FUZZTIME))"; \
+	  $(GO) test -run '^$$' -fuzz "^$$f$$" -fuzztime $(FUZZTIME) ./settlement/ || exit 1; \
+	done
+
+kafka-up:
+	interop/kafka/kafka-up.sh
+
+kafka-down:
+	interop/kafka/kafka-down.sh
+
+# Regenerate proto/*.pb.go (needs protoc; protoc-gen-go is pinned by go.mod).
+proto:
+	$(GO) install google.golang.org/protobuf/cmd/protoc-gen-go@v1.36.12
+	cd proto && PATH="$$($(GO) env GOPATH)/bin:$$PATH" protoc --go_out=. --go_opt=paths=source_relative *.proto
