@@ -16,17 +16,23 @@ import (
 // input is in the dead-letter topic, and a restart (same data dir, then an
 // empty one rebuilt from the changelog) serves the same counts.
 func TestPipelineExact(t *testing.T) {
+	for _, p := range producers {
+		t.Run(p.name, func(t *testing.T) { pipelineExact(t, p) })
+	}
+}
+
+func pipelineExact(t *testing.T, p producer) {
 	c := newCluster(t)
 	c.createTopic(t, "stocktrade", 6, nil)
 	c.createTopic(t, "users", 4, nil) // need not equal stocktrade's count
-	w := newWorkload(1, 4000)
-	c.produce(t, w.Users...)
+	w := newWorkload(1, 4000, p.textOnly)
+	p.write(t, c, w.Users)
 	half := len(w.Trades) / 2
-	c.produce(t, w.Trades[:half]...)
+	p.write(t, c, w.Trades[:half])
 
 	dir := t.TempDir()
 	wk := c.startWorker(t, dir, "TRADEFLOW_FLAG_RATE=0")
-	c.produce(t, w.Trades[half:]...)
+	p.write(t, c, w.Trades[half:])
 	took := awaitCounts(t, wk.HTTP, w.Truth, 90*time.Second)
 	t.Logf("%d trades (%d valid, %d malformed) in %d windows: counts exact %v after the last write",
 		len(w.Trades), w.Valid, w.BadTrades, len(w.Truth), took.Round(time.Millisecond))

@@ -50,8 +50,9 @@ func (w *workload) truthOf(from, to int) map[winKey]tally {
 }
 
 // newWorkload makes n trades with explicit event times spread over the ten
-// minutes before now, some out of order, ~5% malformed.
-func newWorkload(seed uint64, n int) *workload {
+// minutes before now, some out of order, ~5% malformed. textOnly leaves out
+// the malformed value that is not valid UTF-8, for clients fed from JSON.
+func newWorkload(seed uint64, n int, textOnly ...bool) *workload {
 	rng := rand.New(rand.NewPCG(seed, 7))
 	w := &workload{Truth: map[winKey]tally{}, LargeTrade: 100000}
 	known := map[string]bool{}
@@ -74,6 +75,9 @@ func newWorkload(seed uint64, n int) *workload {
 		`{"side":"HOLD","quantity":1,"symbol":"ZVV","price":5}`, `{"side":"BUY","quantity":"1","symbol":"ZVV","price":5}`,
 		`{"side":"BUY","quantity":1,"symbol":"","price":5}`, `{"side":"BUY","quantity":1,"symbol":"ZVV","price":9999999999}`,
 		"{\"side\":\"BUY\",\"quantity\":1,\"symbol\":\"Z\xff\",\"price\":5}"}
+	if len(textOnly) > 0 && textOnly[0] {
+		bad = bad[:len(bad)-1]
+	}
 	for i := 0; i < n; i++ {
 		ts := base + rng.Int64N(9*60_000)
 		sym := symbols[rng.IntN(len(symbols))]
