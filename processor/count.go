@@ -78,7 +78,11 @@ func (c *Counter) count(ctx goka.Context, msg any) {
 		w = &pb.WindowCounts{Symbol: symbol, WindowStart: start, Applied: map[int32]int64{}}
 	}
 	if last, seen := w.Applied[s.SourcePartition]; seen && s.SourceOffset <= last {
+		// A replay. Its update may be in local state but not in the
+		// changelog (a crash between the two), where the views read it:
+		// write the unchanged value again so the changelog holds it.
 		c.Metrics.Duplicates.Inc()
+		ctx.SetValue(w)
 		return
 	}
 	if w.Applied == nil {

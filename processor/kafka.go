@@ -46,6 +46,13 @@ func SaramaConfig(clientID string) *sarama.Config {
 	c.Producer.Flush.Bytes = 256 << 10
 	c.Producer.Partitioner = sarama.NewCustomHashPartitioner(kafkahash.NewHasher)
 	c.Metadata.RefreshFrequency = time.Minute
+	// Fast takeover: a dead worker is noticed after the session timeout
+	// (6 s is the brokers' default group.min.session.timeout.ms, and
+	// kfake's minimum); survivors learn of a rebalance at their next
+	// heartbeat.
+	c.Consumer.Group.Session.Timeout = 6 * time.Second
+	c.Consumer.Group.Heartbeat.Interval = time.Second
+	c.Consumer.Group.Rebalance.Timeout = 10 * time.Second
 	return c
 }
 
@@ -78,7 +85,7 @@ type Builders struct {
 func (b Builders) processorOptions() []goka.ProcessorOption {
 	return []goka.ProcessorOption{
 		goka.WithHasher(Hasher()),
-		goka.WithConsumerGroupBuilder(goka.ConsumerGroupBuilderWithConfig(clone(b.base))),
+		goka.WithConsumerGroupBuilder(consumerGroupBuilder(b.base)),
 		goka.WithConsumerSaramaBuilder(goka.SaramaConsumerBuilderWithConfig(clone(b.base))),
 		goka.WithProducerBuilder(goka.ProducerBuilderWithConfig(clone(b.base))),
 		goka.WithTopicManagerBuilder(b.tmgr),

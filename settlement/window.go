@@ -65,7 +65,9 @@ func WindowKey(symbol string, start int64) string {
 }
 
 // ParseWindowKey splits a WindowKey. The symbol may itself contain '@': the
-// start follows the last one.
+// start follows the last one. Only keys WindowKey writes are accepted: another
+// spelling of the same start ("ZVV@60000", "ZVV@+0000000060000") would be a
+// second table entry for one window.
 func ParseWindowKey(key string) (symbol string, start int64, err error) {
 	i := strings.LastIndexByte(key, '@')
 	if i < 0 {
@@ -74,6 +76,9 @@ func ParseWindowKey(key string) (symbol string, start int64, err error) {
 	start, err = strconv.ParseInt(key[i+1:], 10, 64)
 	if err != nil {
 		return "", 0, fmt.Errorf("window key %q: bad start: %w", key, err)
+	}
+	if WindowKey(key[:i], start) != key {
+		return "", 0, fmt.Errorf("window key %q is not canonical: want %q", key, WindowKey(key[:i], start))
 	}
 	return key[:i], start, nil
 }

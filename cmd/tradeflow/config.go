@@ -73,7 +73,7 @@ func (c Config) validate() error {
 	if c.DatagenRate < 0 {
 		bad("DATAGEN_RATE", "%v is negative", c.DatagenRate)
 	}
-	if c.FlagRate < 0 || c.FlagRate > 1 {
+	if !(c.FlagRate >= 0 && c.FlagRate <= 1) { // also refuses NaN
 		bad("FLAG_RATE", "%v is outside 0..1", c.FlagRate)
 	}
 	if c.LargeTrade < 0 {
