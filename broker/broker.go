@@ -18,6 +18,10 @@ import (
 type Options struct {
 	// Addr is the listen address, e.g. 127.0.0.1:9092 (port 0: any free).
 	Addr string
+	// Advertised is the address clients are told to connect to (Kafka's
+	// advertised.listeners), e.g. a proxy in front of the broker; empty
+	// advertises the listen address.
+	Advertised string
 	// DataDir holds the broker's log; empty keeps it in memory.
 	DataDir string
 	// Partitions for topics a client creates without a count.
@@ -46,7 +50,16 @@ func Start(o Options) (*Broker, error) {
 	opts := []kfake.Opt{
 		kfake.Ports(port),
 		kfake.ListenFn(func(network, _ string) (net.Listener, error) {
-			return net.Listen(network, net.JoinHostPort(host, portStr))
+			ln, err := net.Listen(network, net.JoinHostPort(host, portStr))
+			if err != nil || o.Advertised == "" {
+				return ln, err
+			}
+			adv, err := net.ResolveTCPAddr("tcp", o.Advertised)
+			if err != nil {
+				ln.Close()
+				return nil, fmt.Errorf("advertised address %q: %w", o.Advertised, err)
+			}
+			return advertised{ln, adv}, nil
 		}),
 		kfake.ClusterID("tradeflow-embedded"),
 		kfake.BrokerConfigs(map[string]string{
@@ -66,6 +79,15 @@ func Start(o Options) (*Broker, error) {
 	}
 	return &Broker{c: c}, nil
 }
+
+// advertised is a listener that reports another address: kfake tells
+// clients the listener's address in metadata.
+type advertised struct {
+	net.Listener
+	addr net.Addr
+}
+
+func (a advertised) Addr() net.Addr { return a.addr }
 
 // Addr is the address clients bootstrap from.
 func (b *Broker) Addr() string { return b.c.ListenAddrs()[0] }

@@ -84,6 +84,7 @@ func cmdDatagen(ctx context.Context, cfg Config, log *slog.Logger, args []string
 func startBroker(cfg Config) (*broker.Broker, error) {
 	return broker.Start(broker.Options{
 		Addr:       cfg.EmbeddedAddr,
+		Advertised: cfg.EmbeddedAdvertised,
 		DataDir:    filepath.Join(cfg.DataDir, "broker"),
 		Partitions: int(cfg.Partitions),
 	})
