@@ -12,15 +12,11 @@ import (
 	"path/filepath"
 	"time"
 
-	"github.com/IBM/sarama"
-	"github.com/prometheus/client_golang/prometheus"
-	"github.com/prometheus/client_golang/prometheus/collectors"
-
 	"github.com/tradeflow/tradeflow/broker"
 	"github.com/tradeflow/tradeflow/datagen"
 	"github.com/tradeflow/tradeflow/processor"
 	"github.com/tradeflow/tradeflow/settlement"
-	"github.com/tradeflow/tradeflow/views"
+	"github.com/tradeflow/tradeflow/worker"
 )
 
 // cmdRun is everything in one process: the embedded broker when no brokers
@@ -42,14 +38,14 @@ func cmdRun(ctx context.Context, cfg Config, log *slog.Logger) error {
 			return generate(ctx, cfg, brokers, datagen.Options{Rate: cfg.DatagenRate, Seed: uint64(time.Now().UnixNano())})
 		}})
 	}
-	return worker(ctx, cfg, log, brokers, extra...)
+	return runWorker(ctx, cfg, log, brokers, extra...)
 }
 
 func cmdWorker(ctx context.Context, cfg Config, log *slog.Logger) error {
 	if len(cfg.Brokers) == 0 {
 		return errors.New("TRADEFLOW_BROKERS is empty: a worker needs brokers (use `tradeflow run` for the embedded one)")
 	}
-	return worker(ctx, cfg, log, cfg.Brokers)
+	return runWorker(ctx, cfg, log, cfg.Brokers)
 }
 
 func cmdBroker(ctx context.Context, cfg Config, log *slog.Logger) error {
@@ -100,46 +96,31 @@ func generate(ctx context.Context, cfg Config, brokers []string, o datagen.Optio
 }
 
 func ensureTopics(cfg Config, brokers []string) error {
-	admin, err := sarama.NewClusterAdmin(brokers, processor.SaramaConfig(cfg.ClientID+"-admin"))
-	if err != nil {
-		return fmt.Errorf("connect to %v (TRADEFLOW_BROKERS): %w", brokers, err)
-	}
-	defer admin.Close()
-	_, err = processor.EnsureTopics(admin, processor.TopicPlan{Partitions: cfg.Partitions, Replication: cfg.Replication})
-	return err
+	return worker.EnsureTopics(brokers, processor.SaramaConfig(cfg.ClientID), topicPlan(cfg))
 }
 
-// worker runs the processor groups, the count view and the HTTP server.
-func worker(ctx context.Context, cfg Config, log *slog.Logger, brokers []string, extra ...component) error {
-	if err := ensureTopics(cfg, brokers); err != nil {
-		return err
-	}
-	reg := prometheus.NewRegistry()
-	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
-	metrics := processor.NewMetrics(reg)
-	procs, viewB := processor.NewBuilders(processor.SaramaConfig(cfg.ClientID), cfg.DataDir)
-	pipe, err := processor.NewPipeline(processor.Options{
-		Brokers: brokers, Procs: procs, Views: viewB, Metrics: metrics, Log: log,
+func topicPlan(cfg Config) processor.TopicPlan {
+	return processor.TopicPlan{Partitions: cfg.Partitions, Replication: cfg.Replication}
+}
+
+// runWorker runs the processor groups, the count view and the HTTP server.
+func runWorker(ctx context.Context, cfg Config, log *slog.Logger, brokers []string, extra ...component) error {
+	w, err := worker.New(worker.Options{
+		Brokers: brokers, DataDir: cfg.DataDir, ClientID: cfg.ClientID, Topics: topicPlan(cfg), Log: log,
 		Rules:  settlement.Rules{LargeTrade: cfg.LargeTrade, FlagRate: cfg.FlagRate},
 		Policy: settlement.Policy{Grace: cfg.WindowGrace, Retention: cfg.WindowRetention},
 	})
 	if err != nil {
 		return err
 	}
-	counts, err := views.NewCounts(brokers, viewB)
-	if err != nil {
-		return err
-	}
-	api := &views.API{Store: counts, Gatherer: reg, Ready: func() bool { return pipe.Ready() && counts.Recovered() }}
 	ln, err := net.Listen("tcp", cfg.HTTPAddr)
 	if err != nil {
 		return fmt.Errorf("TRADEFLOW_HTTP_ADDR: %w", err)
 	}
 	log.Info("serving HTTP", "addr", ln.Addr().String(), "brokers", brokers)
-	srv := &http.Server{Handler: api.Handler(), ReadHeaderTimeout: 5 * time.Second}
+	srv := &http.Server{Handler: w.Handler(), ReadHeaderTimeout: 5 * time.Second}
 	comps := append([]component{
-		{"processors", pipe.Run},
-		{"count view", counts.Run},
+		{"processors and views", w.Run},
 		{"http server", func(ctx context.Context) error {
 			go func() {
 				<-ctx.Done()
