@@ -13,10 +13,12 @@ import (
 	"github.com/tradeflow/tradeflow/kafkahash"
 )
 
-// KafkaVersion is the protocol version sarama speaks. Kafka 4.0 removed
-// the request versions older than 2.1 (KIP-896) that goka's default (2.0)
-// would pick; 3.6 is understood by Kafka 3.6+ and 4.x and by kfake.
-var KafkaVersion = sarama.V3_6_0_0
+// DefaultKafkaVersion is the protocol version sarama speaks unless told
+// otherwise (goka's default is 2.0). Kafka 4.0 removed the oldest request
+// versions (KIP-896) and supports clients of 2.1 and newer; 3.6 is
+// understood by Kafka 3.6+, 4.x and kfake, and lets sarama use current
+// request versions.
+var DefaultKafkaVersion = sarama.V3_6_0_0
 
 // Hasher partitions like Java's producer; every processor, emitter and
 // view uses it so that keys, joins and table changelogs agree with Java.
@@ -28,7 +30,7 @@ func Hasher() func() hash.Hash32 { return kafkahash.NewHasher }
 func SaramaConfig(clientID string) *sarama.Config {
 	c := goka.DefaultConfig()
 	c.ClientID = clientID
-	c.Version = KafkaVersion
+	c.Version = DefaultKafkaVersion
 	// A new group starts at the oldest offset, as ksqlDB with
 	// auto.offset.reset=earliest: goka's default (newest) silently skips
 	// what was produced before or while it started.

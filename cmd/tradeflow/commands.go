@@ -87,7 +87,7 @@ func startBroker(cfg Config) (*broker.Broker, error) {
 }
 
 func generate(ctx context.Context, cfg Config, brokers []string, o datagen.Options) error {
-	sink, err := processor.NewSink(brokers, processor.SaramaConfig(cfg.ClientID+"-datagen"))
+	sink, err := processor.NewSink(brokers, cfg.saramaConfig(cfg.ClientID+"-datagen"))
 	if err != nil {
 		return fmt.Errorf("connect to %v: %w", brokers, err)
 	}
@@ -96,7 +96,7 @@ func generate(ctx context.Context, cfg Config, brokers []string, o datagen.Optio
 }
 
 func ensureTopics(cfg Config, brokers []string) error {
-	return worker.EnsureTopics(brokers, processor.SaramaConfig(cfg.ClientID), topicPlan(cfg))
+	return worker.EnsureTopics(brokers, cfg.saramaConfig(cfg.ClientID), topicPlan(cfg))
 }
 
 func topicPlan(cfg Config) processor.TopicPlan {
@@ -107,6 +107,7 @@ func topicPlan(cfg Config) processor.TopicPlan {
 func runWorker(ctx context.Context, cfg Config, log *slog.Logger, brokers []string, extra ...component) error {
 	w, err := worker.New(worker.Options{
 		Brokers: brokers, DataDir: cfg.DataDir, ClientID: cfg.ClientID, Topics: topicPlan(cfg), Log: log,
+		Sarama: cfg.saramaConfig(cfg.ClientID),
 		Rules:  settlement.Rules{LargeTrade: cfg.LargeTrade, FlagRate: cfg.FlagRate},
 		Policy: settlement.Policy{Grace: cfg.WindowGrace, Retention: cfg.WindowRetention},
 	})

@@ -9,7 +9,10 @@ import (
 	"text/tabwriter"
 	"time"
 
+	"github.com/IBM/sarama"
 	"github.com/kelseyhightower/envconfig"
+
+	"github.com/tradeflow/tradeflow/processor"
 )
 
 // envPrefix is the prefix of every setting's environment variable.
@@ -30,6 +33,7 @@ type Config struct {
 	WindowGrace        time.Duration `envconfig:"WINDOW_GRACE" default:"1h" desc:"how late a record may be and still count"`
 	WindowRetention    time.Duration `envconfig:"WINDOW_RETENTION" default:"24h" desc:"how long windows are kept for queries"`
 	ShutdownTimeout    time.Duration `envconfig:"SHUTDOWN_TIMEOUT" default:"20s" desc:"bound on a graceful stop"`
+	KafkaVersion       string        `envconfig:"KAFKA_VERSION" default:"3.6.0" desc:"Kafka protocol version to speak (the oldest broker's version, at least 2.1.0; Kafka 4.x removed older requests)"`
 	ClientID           string        `envconfig:"CLIENT_ID" default:"tradeflow" desc:"Kafka client id prefix"`
 	LogLevel           string        `envconfig:"LOG_LEVEL" default:"info" desc:"debug, info, warn or error"`
 }
@@ -91,6 +95,11 @@ func (c Config) validate() error {
 	if c.WindowRetention < time.Minute+c.WindowGrace {
 		bad("WINDOW_RETENTION", "%v is shorter than the window (1m) plus %s (%v)", c.WindowRetention, env("WINDOW_GRACE"), c.WindowGrace)
 	}
+	if v, err := sarama.ParseKafkaVersion(c.KafkaVersion); err != nil {
+		bad("KAFKA_VERSION", "%q: %v", c.KafkaVersion, err)
+	} else if !v.IsAtLeast(sarama.V2_1_0_0) {
+		bad("KAFKA_VERSION", "%s is older than 2.1.0, which tradeflow needs", c.KafkaVersion)
+	}
 	if c.ShutdownTimeout <= 0 {
 		bad("SHUTDOWN_TIMEOUT", "%v must be positive", c.ShutdownTimeout)
 	}
@@ -111,4 +120,14 @@ func printConfig(c Config) error {
 		return err
 	}
 	return w.Flush()
+}
+
+// saramaConfig is the base client configuration for clientID, speaking the
+// configured protocol version (validated in validate).
+func (c Config) saramaConfig(clientID string) *sarama.Config {
+	sc := processor.SaramaConfig(clientID)
+	if v, err := sarama.ParseKafkaVersion(c.KafkaVersion); err == nil {
+		sc.Version = v
+	}
+	return sc
 }

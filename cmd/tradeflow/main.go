@@ -20,6 +20,7 @@ commands:
   broker    the embedded broker alone
   datagen   produce Datagen-like trades and users [-count N] [-rate R]
   config    print every setting, its variable, default and meaning
+  bench     benchmark against the embedded broker, print figures [-trades N] [-scenarios list] (-h: all flags)
 `
 
 func main() {
@@ -59,6 +60,8 @@ func run(ctx context.Context, args []string) int {
 		err = cmdBroker(ctx, cfg, log)
 	case "datagen":
 		err = cmdDatagen(ctx, cfg, log, args[1:])
+	case "bench":
+		err = cmdBench(ctx, cfg, log, args[1:])
 	case "-h", "--help", "help":
 		fmt.Print(usage)
 		return 0

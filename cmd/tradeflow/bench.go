@@ -1,0 +1,60 @@
+package main
+
+import (
+	"context"
+	"flag"
+	"log/slog"
+	"os"
+	"strconv"
+	"strings"
+
+	"github.com/tradeflow/tradeflow/bench"
+	"github.com/tradeflow/tradeflow/settlement"
+)
+
+// cmdBench runs the benchmark and prints its figures on stdout.
+func cmdBench(ctx context.Context, cfg Config, log *slog.Logger, args []string) error {
+	o := bench.DefaultOptions()
+	fs := flag.NewFlagSet("bench", flag.ContinueOnError)
+	fs.Int64Var(&o.Trades, "trades", o.Trades, "trades pre-produced for the drain and copy scenarios")
+	fs.Var(int32Value{&o.Partitions}, "partitions", "partitions of every scenario but drain-large")
+	fs.Var(int32Value{&o.PartitionsLarge}, "partitions-large", "partitions of the drain-large scenario")
+	fs.Float64Var(&o.Rate, "rate", o.Rate, "trades per second of the latency and http scenarios")
+	fs.DurationVar(&o.LatencyDuration, "latency-duration", o.LatencyDuration, "how long the latency scenario produces")
+	fs.Int64Var(&o.Restore, "restore", o.Restore, "count-table entries the restore scenario recovers")
+	fs.DurationVar(&o.WrkDuration, "wrk-duration", o.WrkDuration, "how long wrk runs in the http scenario")
+	fs.Int64Var(&o.HTTPBacklog, "http-backlog", o.HTTPBacklog, "trades drained before wrk starts (at most -trades)")
+	scenarios := fs.String("scenarios", strings.Join(bench.Scenarios, ","), "comma-separated scenarios to run")
+	fs.StringVar(&o.CPUProfile, "cpuprofile", "", "write a CPU profile of the drain scenario to this file")
+	fs.BoolVar(&o.BrokerOnDisk, "broker-disk", false, "the embedded broker keeps its log in a temp dir instead of memory")
+	fs.DurationVar(&o.Timeout, "timeout", o.Timeout, "bound on one scenario")
+	fs.Uint64Var(&o.Seed, "seed", o.Seed, "datagen seed")
+	if err := fs.Parse(args); err != nil {
+		return err
+	}
+	o.Scenarios = strings.Split(*scenarios, ",")
+	o.ClientID = cfg.ClientID + "-bench"
+	o.Rules = settlement.Rules{LargeTrade: cfg.LargeTrade, FlagRate: cfg.FlagRate}
+	o.Policy = settlement.Policy{Grace: cfg.WindowGrace, Retention: cfg.WindowRetention}
+	o.Log, o.Out = log, os.Stdout
+	return bench.Run(ctx, o)
+}
+
+// int32Value is a flag.Value for an int32.
+type int32Value struct{ p *int32 }
+
+func (v int32Value) String() string {
+	if v.p == nil {
+		return "0"
+	}
+	return strconv.FormatInt(int64(*v.p), 10)
+}
+
+func (v int32Value) Set(s string) error {
+	n, err := strconv.ParseInt(s, 10, 32)
+	if err != nil {
+		return err
+	}
+	*v.p = int32(n)
+	return nil
+}
