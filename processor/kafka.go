@@ -1,6 +1,7 @@
 package processor
 
 import (
+	"fmt"
 	"hash"
 	"path/filepath"
 	"time"
@@ -11,6 +12,7 @@ import (
 	"github.com/syndtr/goleveldb/leveldb/opt"
 
 	"github.com/tradeflow/tradeflow/kafkahash"
+	"github.com/tradeflow/tradeflow/memstore"
 )
 
 // DefaultKafkaVersion is the protocol version sarama speaks unless told
@@ -105,15 +107,37 @@ func (b Builders) viewOptions() []goka.ViewOption {
 	}
 }
 
+// Store says where tables live locally.
+type Store string
+
+const (
+	// StoreMemory keeps tables in memory and rebuilds them from the
+	// changelog whenever a partition is opened (memstore).
+	StoreMemory Store = "memory"
+	// StoreLevelDB keeps tables in LevelDB under the data dir, so a
+	// restarted worker catches up from where its files stopped.
+	StoreLevelDB Store = "leveldb"
+)
+
 // NewBuilders returns the client builders for processors and views that
-// share one base sarama config. Processors and views keep their LevelDB
-// state in separate folders under dir: a view and a processor of the same
-// table in one process must not share a path.
-func NewBuilders(base *sarama.Config, dir string) (procs, views Builders) {
+// share one base sarama config, with tables in store. With LevelDB,
+// processors and views keep their files in separate folders under dir: a
+// view and a processor of the same table in one process must not share a
+// path.
+func NewBuilders(base *sarama.Config, store Store, dir string) (procs, views Builders, err error) {
 	tmgr := topicManagerBuilder(base)
-	procs = Builders{base: base, tmgr: tmgr, storage: StorageBuilder(filepath.Join(dir, "processors"))}
-	views = Builders{base: base, tmgr: tmgr, storage: StorageBuilder(filepath.Join(dir, "views"))}
-	return procs, views
+	procs = Builders{base: base, tmgr: tmgr}
+	views = Builders{base: base, tmgr: tmgr}
+	switch store {
+	case StoreMemory, "":
+		procs.storage, views.storage = memstore.Builder(), memstore.Builder()
+	case StoreLevelDB:
+		procs.storage = StorageBuilder(filepath.Join(dir, "processors"))
+		views.storage = StorageBuilder(filepath.Join(dir, "views"))
+	default:
+		return procs, views, fmt.Errorf("unknown state store %q: want %s or %s", store, StoreMemory, StoreLevelDB)
+	}
+	return procs, views, nil
 }
 
 // ViewOptions are the options a view over tradeflow's tables needs.

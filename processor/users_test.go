@@ -142,7 +142,10 @@ func TestUsersCheck(t *testing.T) {
 func TestSettleJoinsUsersView(t *testing.T) {
 	tt := tester.New(t)
 	m, _ := newMetrics(t)
-	_, views := NewBuilders(SaramaConfig("test"), t.TempDir())
+	_, views, err := NewBuilders(SaramaConfig("test"), StoreLevelDB, t.TempDir())
+	if err != nil {
+		t.Fatal(err)
+	}
 	users, err := NewUsersView(nil, views, m, goka.WithViewTester(tt))
 	if err != nil {
 		t.Fatal(err)

@@ -5,14 +5,12 @@
 package settlement
 
 import (
-	"bytes"
-	"encoding/json"
-	"errors"
 	"fmt"
 	"math"
-	"strconv"
 	"strings"
 	"unicode/utf8"
+
+	"github.com/valyala/fastjson"
 )
 
 // MaxValueBytes bounds an input record's value; a larger one is bad input.
@@ -52,12 +50,15 @@ func invalid(format string, args ...any) error {
 // trade has a non-empty symbol, side BUY or SELL, and a quantity and price
 // that are integers in 1..MaxInt32; a missing or empty userid is valid (the
 // trade settles as Rejected).
-func ParseTrade(value []byte) (Trade, error) {
-	fields, err := objectFields(value)
-	if err != nil {
-		return Trade{}, err
-	}
-	var t Trade
+func ParseTrade(value []byte) (t Trade, err error) {
+	err = parseObject(value, func(fields fields) (err error) {
+		t, err = tradeFrom(fields)
+		return err
+	})
+	return t, err
+}
+
+func tradeFrom(fields fields) (t Trade, err error) {
 	if t.Symbol, err = stringField(fields, "symbol", true); err != nil {
 		return Trade{}, err
 	}
@@ -88,12 +89,15 @@ func ParseTrade(value []byte) (Trade, error) {
 // ParseUser decodes and validates a users value (not a tombstone: the caller
 // handles a nil value as a delete). userid must be a string; the other fields
 // are optional but must have their types when present.
-func ParseUser(value []byte) (User, error) {
-	fields, err := objectFields(value)
-	if err != nil {
-		return User{}, err
-	}
-	var u User
+func ParseUser(value []byte) (u User, err error) {
+	err = parseObject(value, func(fields fields) (err error) {
+		u, err = userFrom(fields)
+		return err
+	})
+	return u, err
+}
+
+func userFrom(fields fields) (u User, err error) {
 	if u.UserID, err = stringField(fields, "userid", true); err != nil {
 		return User{}, err
 	}
@@ -103,118 +107,153 @@ func ParseUser(value []byte) (User, error) {
 	if u.Gender, err = stringField(fields, "gender", false); err != nil {
 		return User{}, err
 	}
-	if raw, ok := fields["registertime"]; ok && !isNull(raw) {
-		if u.RegisterTime, err = int64Field(raw, "registertime"); err != nil {
+	if v, ok := present(fields, "registertime"); ok {
+		if u.RegisterTime, err = int64Field(v, "registertime"); err != nil {
 			return User{}, err
 		}
 	}
 	return u, nil
 }
 
-// objectFields splits a JSON object into its fields, keyed by lower-case
-// name. Duplicate names (in any case) are ambiguous and rejected; so is
-// anything but whitespace after the object.
-func objectFields(value []byte) (map[string]json.RawMessage, error) {
+// parsers reuses fastjson's parsers (and their buffers) across records; a
+// cache, not state: any parser decodes any record the same.
+var parsers fastjson.ParserPool
+
+// fields are a JSON object's fields, keyed by lower-case name.
+type fields map[string]*fastjson.Value
+
+// parseObject parses value as one JSON object and calls use with its
+// fields; the fields are valid only during use. Duplicate names (in any
+// case) are ambiguous and rejected; so is anything after the object.
+func parseObject(value []byte, use func(fields) error) error {
 	switch {
 	case value == nil:
-		return nil, invalid("value is null")
+		return invalid("value is null")
 	case len(value) > MaxValueBytes:
-		return nil, invalid("value is %d bytes, more than the limit of %d", len(value), MaxValueBytes)
+		return invalid("value is %d bytes, more than the limit of %d", len(value), MaxValueBytes)
 	case !utf8.Valid(value):
-		return nil, invalid("value is not valid UTF-8")
+		return invalid("value is not valid UTF-8")
 	}
-	dec := json.NewDecoder(bytes.NewReader(value))
-	dec.UseNumber()
-	tok, err := dec.Token()
+	// fastjson's parser is lenient (NaN, 01, unknown escapes, raw control
+	// characters); its validator is strict RFC 8259, as Jackson and
+	// encoding/json are.
+	if err := fastjson.ValidateBytes(value); err != nil {
+		return syntaxError(value, err)
+	}
+	p := parsers.Get()
+	defer parsers.Put(p)
+	v, err := p.ParseBytes(value)
 	if err != nil {
-		return nil, invalid("value is not a JSON object: %v", err)
+		return syntaxError(value, err)
 	}
-	if tok == nil {
-		return nil, invalid("value is JSON null, not an object")
-	}
-	if tok != json.Delim('{') {
-		kind := "array"
-		switch tok.(type) {
-		case string:
-			kind = "string"
-		case json.Number:
-			kind = "number"
-		case bool:
-			kind = "boolean"
+	o, err := v.Object()
+	if err != nil {
+		if v.Type() == fastjson.TypeNull {
+			return invalid("value is JSON null, not an object")
 		}
-		return nil, invalid("value is not a JSON object but a JSON %s", kind)
+		return invalid("value is not a JSON object but a JSON %s", kind(v.Type()))
 	}
-	fields := make(map[string]json.RawMessage)
-	for dec.More() {
-		if tok, err = dec.Token(); err != nil {
-			return nil, invalid("value is not a JSON object: %v", err)
+	f := make(fields, 8)
+	var dup string
+	o.Visit(func(key []byte, v *fastjson.Value) {
+		lk := strings.ToLower(string(key))
+		if _, seen := f[lk]; seen && dup == "" {
+			dup = lk
 		}
-		name, _ := tok.(string) // the decoder only returns strings as keys
-		var v json.RawMessage
-		if err := dec.Decode(&v); err != nil {
-			return nil, invalid("value is not a JSON object: %v", err)
-		}
-		lk := strings.ToLower(name)
-		if _, dup := fields[lk]; dup {
-			return nil, invalid("field %s appears more than once", lk)
-		}
-		fields[lk] = v
+		f[lk] = v
+	})
+	if dup != "" {
+		return invalid("field %s appears more than once", dup)
 	}
-	if _, err := dec.Token(); err != nil { // the closing '}'
-		return nil, invalid("value is not a JSON object: %v", err)
-	}
-	// dec.More would not see a stray '}' or ']' after the object.
-	if len(bytes.Trim(value[dec.InputOffset():], " \t\r\n")) > 0 {
-		return nil, invalid("value has data after the JSON object")
-	}
-	return fields, nil
+	return use(f)
 }
 
-func isNull(raw json.RawMessage) bool { return string(bytes.TrimSpace(raw)) == "null" }
+// syntaxError turns fastjson's error, which nests a clause per level and
+// quotes the input, into a short reason fit for a dead-letter header.
+func syntaxError(value []byte, err error) error {
+	msg := err.Error()
+	switch {
+	case len(strings.TrimSpace(string(value))) == 0:
+		return invalid("value is empty, not a JSON object")
+	case strings.Contains(msg, "unexpected tail"):
+		return invalid("value has data after the JSON object")
+	case strings.Contains(msg, "too big depth"):
+		return invalid("value is nested deeper than %d levels", fastjson.MaxDepth)
+	}
+	if i := strings.Index(msg, "; unparsed tail"); i >= 0 {
+		msg = msg[:i]
+	}
+	if parts := strings.Split(msg, ": "); len(parts) > 2 {
+		msg = strings.Join(parts[len(parts)-2:], ": ")
+	}
+	return invalid("value is not a JSON object: invalid JSON: %s", msg)
+}
 
-func stringField(fields map[string]json.RawMessage, name string, required bool) (string, error) {
-	raw, ok := fields[name]
-	if !ok || isNull(raw) {
+func kind(t fastjson.Type) string {
+	switch t {
+	case fastjson.TypeArray:
+		return "array"
+	case fastjson.TypeString:
+		return "string"
+	case fastjson.TypeNumber:
+		return "number"
+	case fastjson.TypeTrue, fastjson.TypeFalse:
+		return "boolean"
+	}
+	return t.String()
+}
+
+func present(f fields, name string) (*fastjson.Value, bool) {
+	v, ok := f[name]
+	if !ok || v.Type() == fastjson.TypeNull {
+		return nil, false
+	}
+	return v, true
+}
+
+func stringField(f fields, name string, required bool) (string, error) {
+	v, ok := present(f, name)
+	if !ok {
 		if required {
 			return "", invalid("field %s is missing", name)
 		}
 		return "", nil
 	}
-	var s string
-	if err := json.Unmarshal(raw, &s); err != nil {
+	b, err := v.StringBytes()
+	if err != nil {
 		return "", invalid("field %s is not a string", name)
 	}
-	return s, nil
+	return string(b), nil
 }
 
-func int64Field(raw json.RawMessage, name string) (int64, error) {
-	var n json.Number
-	// Unmarshal takes a JSON string holding a number ("10") as a Number:
-	// that is a wrong type here.
-	if err := json.Unmarshal(raw, &n); err != nil || bytes.HasPrefix(raw, []byte{'"'}) {
+func int64Field(v *fastjson.Value, name string) (int64, error) {
+	if v.Type() != fastjson.TypeNumber {
 		return 0, invalid("field %s is not a number", name)
 	}
-	v, err := n.Int64()
+	n, err := v.Int64()
 	if err != nil {
-		if errors.Is(err, strconv.ErrRange) {
+		raw := v.String()
+		// An integer literal that does not fit is out of range; anything
+		// else (1.5, 1e3) is not an integer.
+		if strings.Trim(raw, "-0123456789") == "" {
 			return 0, invalid("field %s is out of range", name)
 		}
-		return 0, invalid("field %s is not an integer: %s", name, n)
+		return 0, invalid("field %s is not an integer: %s", name, raw)
 	}
-	return v, nil
+	return n, nil
 }
 
-func positiveInt32(fields map[string]json.RawMessage, name string) (int32, error) {
-	raw, ok := fields[name]
-	if !ok || isNull(raw) {
+func positiveInt32(f fields, name string) (int32, error) {
+	v, ok := present(f, name)
+	if !ok {
 		return 0, invalid("field %s is missing", name)
 	}
-	v, err := int64Field(raw, name)
+	n, err := int64Field(v, name)
 	if err != nil {
 		return 0, err
 	}
-	if v <= 0 || v > math.MaxInt32 {
-		return 0, invalid("field %s is %d, want 1..%d", name, v, math.MaxInt32)
+	if n <= 0 || n > math.MaxInt32 {
+		return 0, invalid("field %s is %d, want 1..%d", name, n, math.MaxInt32)
 	}
-	return int32(v), nil
+	return int32(n), nil
 }

@@ -21,7 +21,10 @@ import (
 func newTestCounts(tb testing.TB, windows ...*pb.WindowCounts) *Counts {
 	tb.Helper()
 	tt := tester.New(tb)
-	_, views := processor.NewBuilders(processor.SaramaConfig("test"), tb.TempDir())
+	_, views, err := processor.NewBuilders(processor.SaramaConfig("test"), processor.StoreLevelDB, tb.TempDir())
+	if err != nil {
+		tb.Fatal(err)
+	}
 	c, err := NewCounts(nil, views, goka.WithViewTester(tt))
 	if err != nil {
 		tb.Fatal(err)

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"math"
 	"net/http"
+	"net/http/pprof"
 	"strconv"
 	"strings"
 
@@ -36,6 +37,8 @@ type API struct {
 	Store    Store
 	Ready    func() bool // processors run and views recovered
 	Gatherer prometheus.Gatherer
+	// Profiling mounts net/http/pprof under /debug/pprof/.
+	Profiling bool
 }
 
 // Handler routes the API.
@@ -55,6 +58,12 @@ func (a *API) Handler() http.Handler {
 		}
 		writeJSON(w, http.StatusOK, map[string]string{"status": "ready"})
 	})
+	if a.Profiling {
+		mux.HandleFunc("/debug/pprof/", pprof.Index)
+		mux.HandleFunc("/debug/pprof/profile", pprof.Profile)
+		mux.HandleFunc("/debug/pprof/trace", pprof.Trace)
+		mux.HandleFunc("/debug/pprof/symbol", pprof.Symbol)
+	}
 	mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
 		writeJSON(w, http.StatusNotFound, map[string]string{"error": "no such endpoint: " + r.Method + " " + r.URL.Path})
 	})

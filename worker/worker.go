@@ -23,6 +23,7 @@ import (
 type Options struct {
 	Brokers  []string
 	DataDir  string
+	Store    processor.Store
 	ClientID string
 	Topics   processor.TopicPlan
 	Rules    settlement.Rules
@@ -53,8 +54,10 @@ func New(o Options) (*Worker, error) {
 	reg := prometheus.NewRegistry()
 	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	w := &Worker{Registry: reg, Metrics: processor.NewMetrics(reg)}
-	procs, viewB := processor.NewBuilders(base, o.DataDir)
-	var err error
+	procs, viewB, err := processor.NewBuilders(base, o.Store, o.DataDir)
+	if err != nil {
+		return nil, err
+	}
 	w.Pipeline, err = processor.NewPipeline(processor.Options{
 		Brokers: o.Brokers, Procs: procs, Views: viewB, Metrics: w.Metrics, Log: o.Log,
 		Rules: o.Rules, Policy: o.Policy,

@@ -9,6 +9,7 @@ import (
 	"strings"
 
 	"github.com/tradeflow/tradeflow/bench"
+	"github.com/tradeflow/tradeflow/processor"
 	"github.com/tradeflow/tradeflow/settlement"
 )
 
@@ -26,6 +27,7 @@ func cmdBench(ctx context.Context, cfg Config, log *slog.Logger, args []string) 
 	fs.Int64Var(&o.HTTPBacklog, "http-backlog", o.HTTPBacklog, "trades drained before wrk starts (at most -trades)")
 	scenarios := fs.String("scenarios", strings.Join(bench.Scenarios, ","), "comma-separated scenarios to run")
 	fs.StringVar(&o.CPUProfile, "cpuprofile", "", "write a CPU profile of the drain scenario to this file")
+	store := fs.String("store", cfg.StateStore, "where workers keep tables: memory or leveldb (default: TRADEFLOW_STATE_STORE)")
 	fs.BoolVar(&o.BrokerOnDisk, "broker-disk", false, "the embedded broker keeps its log in a temp dir instead of memory")
 	fs.DurationVar(&o.Timeout, "timeout", o.Timeout, "bound on one scenario")
 	fs.Uint64Var(&o.Seed, "seed", o.Seed, "datagen seed")
@@ -33,6 +35,7 @@ func cmdBench(ctx context.Context, cfg Config, log *slog.Logger, args []string) 
 		return err
 	}
 	o.Scenarios = strings.Split(*scenarios, ",")
+	o.Store = processor.Store(*store)
 	o.ClientID = cfg.ClientID + "-bench"
 	o.Rules = settlement.Rules{LargeTrade: cfg.LargeTrade, FlagRate: cfg.FlagRate}
 	o.Policy = settlement.Policy{Grace: cfg.WindowGrace, Retention: cfg.WindowRetention}

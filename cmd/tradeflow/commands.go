@@ -106,7 +106,7 @@ func topicPlan(cfg Config) processor.TopicPlan {
 // runWorker runs the processor groups, the count view and the HTTP server.
 func runWorker(ctx context.Context, cfg Config, log *slog.Logger, brokers []string, extra ...component) error {
 	w, err := worker.New(worker.Options{
-		Brokers: brokers, DataDir: cfg.DataDir, ClientID: cfg.ClientID, Topics: topicPlan(cfg), Log: log,
+		Brokers: brokers, DataDir: cfg.DataDir, Store: processor.Store(cfg.StateStore), ClientID: cfg.ClientID, Topics: topicPlan(cfg), Log: log,
 		Sarama: cfg.saramaConfig(cfg.ClientID),
 		Rules:  settlement.Rules{LargeTrade: cfg.LargeTrade, FlagRate: cfg.FlagRate},
 		Policy: settlement.Policy{Grace: cfg.WindowGrace, Retention: cfg.WindowRetention},
@@ -114,6 +114,7 @@ func runWorker(ctx context.Context, cfg Config, log *slog.Logger, brokers []stri
 	if err != nil {
 		return err
 	}
+	w.API.Profiling = cfg.Pprof
 	ln, err := net.Listen("tcp", cfg.HTTPAddr)
 	if err != nil {
 		return fmt.Errorf("TRADEFLOW_HTTP_ADDR: %w", err)

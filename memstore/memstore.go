@@ -1,0 +1,160 @@
+// Package memstore is an in-memory goka storage: an ordered B-tree per
+// partition, rebuilt from the changelog whenever a partition is opened.
+//
+// goka's LevelDB storage writes its journal with one write(2) per Set and
+// per offset update (a profile of the drain showed a fifth of the CPU
+// there), and costs ~12 MiB and ~4 files per partition with its defaults.
+// goka's own in-memory storage re-sorts every key on each insert. A B-tree
+// with copy-on-write snapshots gives ordered range scans for the views at
+// map-like cost, and the changelog stays the durable copy, as with Kafka
+// Streams' in-memory stores.
+package memstore
+
+import (
+	"bytes"
+	"sync"
+
+	"github.com/google/btree"
+	"github.com/lovoo/goka/storage"
+)
+
+type item struct {
+	key   string
+	value []byte
+}
+
+func less(a, b item) bool { return a.key < b.key }
+
+// Store is one partition's table. It is safe for concurrent readers and one
+// writer, as goka requires.
+type Store struct {
+	mu     sync.RWMutex
+	tree   *btree.BTreeG[item]
+	offset int64
+	hasOff bool
+}
+
+// New returns an empty store.
+func New() *Store { return &Store{tree: btree.NewG(32, less)} }
+
+// Builder builds an empty store per topic partition.
+func Builder() storage.Builder {
+	return func(string, int32) (storage.Storage, error) { return New(), nil }
+}
+
+func (s *Store) Open() error          { return nil }
+func (s *Store) Close() error         { return nil }
+func (s *Store) MarkRecovered() error { return nil }
+
+func (s *Store) Has(key string) (bool, error) {
+	s.mu.RLock()
+	defer s.mu.RUnlock()
+	return s.tree.Has(item{key: key}), nil
+}
+
+func (s *Store) Get(key string) ([]byte, error) {
+	s.mu.RLock()
+	defer s.mu.RUnlock()
+	it, ok := s.tree.Get(item{key: key})
+	if !ok {
+		return nil, nil
+	}
+	return it.value, nil
+}
+
+func (s *Store) Set(key string, value []byte) error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.tree.ReplaceOrInsert(item{key, value})
+	return nil
+}
+
+func (s *Store) Delete(key string) error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.tree.Delete(item{key: key})
+	return nil
+}
+
+func (s *Store) GetOffset(def int64) (int64, error) {
+	s.mu.RLock()
+	defer s.mu.RUnlock()
+	if !s.hasOff {
+		return def, nil
+	}
+	return s.offset, nil
+}
+
+func (s *Store) SetOffset(offset int64) error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.offset, s.hasOff = offset, true
+	return nil
+}
+
+func (s *Store) Iterator() (storage.Iterator, error) { return s.IteratorWithRange(nil, nil) }
+
+// IteratorWithRange iterates over a snapshot of [start, limit); nil is
+// unbounded.
+func (s *Store) IteratorWithRange(start, limit []byte) (storage.Iterator, error) {
+	s.mu.Lock()
+	snap := s.tree.Clone() // copy-on-write: later writes do not show
+	s.mu.Unlock()
+	var items []item
+	visit := func(it item) bool {
+		if limit != nil && it.key >= string(limit) {
+			return false
+		}
+		items = append(items, it)
+		return true
+	}
+	if start == nil {
+		snap.Ascend(visit)
+	} else {
+		snap.AscendGreaterOrEqual(item{key: string(start)}, visit)
+	}
+	return &iterator{items: items, pos: -1}, nil
+}
+
+type iterator struct {
+	items []item
+	pos   int
+}
+
+func (i *iterator) Next() bool {
+	if i.pos < len(i.items) {
+		i.pos++
+	}
+	return i.pos < len(i.items)
+}
+
+func (i *iterator) Err() error { return nil }
+
+func (i *iterator) Key() []byte {
+	if i.pos < 0 || i.pos >= len(i.items) {
+		return nil
+	}
+	return []byte(i.items[i.pos].key)
+}
+
+func (i *iterator) Value() ([]byte, error) {
+	if i.pos < 0 || i.pos >= len(i.items) {
+		return nil, nil
+	}
+	return i.items[i.pos].value, nil
+}
+
+func (i *iterator) Release() { i.items, i.pos = nil, 0 }
+
+// Seek positions the iterator so that the next Next lands on the first key
+// at or after key.
+func (i *iterator) Seek(key []byte) bool {
+	for j, it := range i.items {
+		if bytes.Compare([]byte(it.key), key) >= 0 {
+			i.pos = j - 1
+			return true
+		}
+	}
+	i.pos = len(i.items)
+	return false
+}
