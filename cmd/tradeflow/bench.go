@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"errors"
 	"flag"
 	"log/slog"
 	"os"
@@ -32,6 +33,9 @@ func cmdBench(ctx context.Context, cfg Config, log *slog.Logger, args []string) 
 	fs.DurationVar(&o.Timeout, "timeout", o.Timeout, "bound on one scenario")
 	fs.Uint64Var(&o.Seed, "seed", o.Seed, "datagen seed")
 	if err := fs.Parse(args); err != nil {
+		if errors.Is(err, flag.ErrHelp) {
+			return nil
+		}
 		return err
 	}
 	o.Scenarios = strings.Split(*scenarios, ",")

@@ -1,0 +1,148 @@
+// Package bench measures tradeflow against the embedded broker, in one
+// process, and prints figures: backlog drain at a few and at many
+// partitions, a copy-only goka baseline, end-to-end latency at a fixed rate,
+// restore of the count table from its changelog, and HTTP query throughput
+// under wrk. `tradeflow bench` runs it; it never fails on a target, only on
+// a scenario that cannot finish.
+package bench
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"slices"
+	"strings"
+	"time"
+
+	"github.com/tradeflow/tradeflow/processor"
+	"github.com/tradeflow/tradeflow/settlement"
+)
+
+// Scenario names, in the order they run.
+const (
+	Drain      = "drain"
+	Copy       = "copy"
+	DrainLarge = "drain-large"
+	Latency    = "latency"
+	Restore    = "restore"
+	HTTP       = "http"
+)
+
+// Scenarios are every scenario, in the order they run: the copy baseline
+// right after the drain it is compared with, so both see similar noise.
+var Scenarios = []string{Drain, Copy, DrainLarge, Latency, Restore, HTTP}
+
+// backlogSpan is how far back the pre-produced trades' event times reach:
+// inside the window grace, so no trade is dropped as late.
+const backlogSpan = 50 * time.Minute
+
+// Options configure a benchmark run.
+type Options struct {
+	Trades          int64           // backlog of the drain and copy scenarios
+	Partitions      int32           // partitions of every scenario but drain-large
+	PartitionsLarge int32           // partitions of drain-large
+	Rate            float64         // trades/s of the latency and http scenarios
+	LatencyDuration time.Duration   // how long the latency scenario produces
+	Restore         int64           // count-table entries the restore scenario recovers
+	WrkDuration     time.Duration   // how long wrk runs
+	HTTPBacklog     int64           // trades drained before wrk starts, so queries find windows
+	Scenarios       []string        // which scenarios run
+	CPUProfile      string          // file for a CPU profile of the drain scenario; empty = none
+	BrokerOnDisk    bool            // the embedded broker keeps its log in a temp dir instead of memory
+	Store           processor.Store // where the workers keep their tables
+	Timeout         time.Duration   // bound on one scenario
+	Seed            uint64          // datagen seed
+	ClientID        string
+	Rules           settlement.Rules
+	Policy          settlement.Policy
+	Log             *slog.Logger // the workers' log
+	Out             io.Writer    // where figures go
+}
+
+// DefaultOptions are the issue's settings.
+func DefaultOptions() Options {
+	return Options{
+		Trades: 1_000_000, Partitions: 6, PartitionsLarge: 1000, Rate: 5000,
+		LatencyDuration: 20 * time.Second, Restore: 1_000_000, WrkDuration: 10 * time.Second,
+		HTTPBacklog: 100_000, Scenarios: Scenarios, Timeout: 15 * time.Minute, Seed: 1,
+		Store: processor.StoreMemory, ClientID: "tradeflow-bench", Rules: settlement.DefaultRules,
+		Policy: settlement.Policy{Grace: time.Hour, Retention: 24 * time.Hour},
+	}
+}
+
+func (o Options) validate() error {
+	var errs []error
+	if o.Trades < 1 || o.Restore < 1 || o.HTTPBacklog < 1 {
+		errs = append(errs, fmt.Errorf("trades %d, restore %d, http backlog %d: must be at least 1", o.Trades, o.Restore, o.HTTPBacklog))
+	}
+	if o.Partitions < 1 || o.PartitionsLarge < 1 {
+		errs = append(errs, fmt.Errorf("partitions %d, large %d: must be at least 1", o.Partitions, o.PartitionsLarge))
+	}
+	if o.Rate <= 0 || o.LatencyDuration <= 0 || o.WrkDuration <= 0 || o.Timeout <= 0 {
+		errs = append(errs, errors.New("rate and durations must be above zero"))
+	}
+	if o.Policy.Grace < backlogSpan+5*time.Minute {
+		errs = append(errs, fmt.Errorf("window grace %v: the backlog's event times span %v, so the grace must be at least %v", o.Policy.Grace, backlogSpan, backlogSpan+5*time.Minute))
+	}
+	if o.Store != processor.StoreMemory && o.Store != processor.StoreLevelDB {
+		errs = append(errs, fmt.Errorf("state store %q: want %s or %s", o.Store, processor.StoreMemory, processor.StoreLevelDB))
+	}
+	for _, s := range o.Scenarios {
+		if !slices.Contains(Scenarios, s) {
+			errs = append(errs, fmt.Errorf("unknown scenario %q (want some of %s)", s, strings.Join(Scenarios, ",")))
+		}
+	}
+	if o.Log == nil || o.Out == nil {
+		errs = append(errs, errors.New("log and out are required"))
+	}
+	if err := errors.Join(o.Rules.Validate(), o.Policy.Validate()); err != nil {
+		errs = append(errs, err)
+	}
+	return errors.Join(errs...)
+}
+
+// Run runs the chosen scenarios, printing the machine and settings first,
+// a line per scenario as it finishes, and a table of figures and targets
+// last. It returns the scenarios' errors; targets missed are not errors.
+func Run(ctx context.Context, o Options) error {
+	if err := o.validate(); err != nil {
+		return fmt.Errorf("bench: %w", err)
+	}
+	o.HTTPBacklog = min(o.HTTPBacklog, o.Trades)
+	b := &bench{o: o, res: &results{failed: map[string]bool{}, skipped: map[string]string{}}}
+	b.printHeader()
+	steps := map[string]func(context.Context) error{
+		Drain:      func(ctx context.Context) error { return b.runDrain(ctx, Drain, o.Partitions, o.CPUProfile) },
+		DrainLarge: func(ctx context.Context) error { return b.runDrain(ctx, DrainLarge, o.PartitionsLarge, "") },
+		Copy:       b.runCopy,
+		Latency:    b.runLatency,
+		Restore:    b.runRestore,
+		HTTP:       b.runHTTP,
+	}
+	var errs []error
+	for _, name := range Scenarios {
+		if !slices.Contains(o.Scenarios, name) || ctx.Err() != nil {
+			continue
+		}
+		sctx, cancel := context.WithTimeout(ctx, o.Timeout)
+		err := steps[name](sctx)
+		cancel()
+		if err != nil {
+			b.printf("%-11s FAILED: %v\n", name, err)
+			b.res.failed[name] = true
+			errs = append(errs, fmt.Errorf("%s: %w", name, err))
+		}
+	}
+	b.printTable()
+	return errors.Join(errs...)
+}
+
+// bench is one run: its options and the figures gathered so far.
+type bench struct {
+	o   Options
+	res *results
+}
+
+func (b *bench) printf(format string, args ...any) { fmt.Fprintf(b.o.Out, format, args...) }
