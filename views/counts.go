@@ -5,12 +5,10 @@ package views
 import (
 	"context"
 	"fmt"
-	"sort"
 
 	"github.com/lovoo/goka"
 
 	"github.com/tradeflow/tradeflow/processor"
-	pb "github.com/tradeflow/tradeflow/proto"
 	"github.com/tradeflow/tradeflow/settlement"
 )
 
@@ -38,16 +36,21 @@ func (w Window) Count(d settlement.Disposition) int64 {
 }
 
 // Counts is a View over the count table: every window of every partition,
-// kept locally and followed from the changelog.
-type Counts struct{ view *goka.View }
+// followed from the changelog, and an in-memory index of it by symbol.
+type Counts struct {
+	view  *goka.View
+	index *index
+}
 
 // NewCounts builds the view; Run starts it.
 func NewCounts(brokers []string, b processor.Builders, opts ...goka.ViewOption) (*Counts, error) {
-	v, err := goka.NewView(brokers, processor.CountTable, processor.CountsCodec, append(b.ViewOptions(), opts...)...)
+	ix := newIndex()
+	o := append(b.ViewOptions(), goka.WithViewCallback(ix.updateCallback()))
+	v, err := goka.NewView(brokers, processor.CountTable, processor.CountsCodec, append(o, opts...)...)
 	if err != nil {
 		return nil, fmt.Errorf("count table view: %w", err)
 	}
-	return &Counts{view: v}, nil
+	return &Counts{view: v, index: ix}, nil
 }
 
 // Run follows the changelog until ctx is done.
@@ -57,37 +60,7 @@ func (c *Counts) Run(ctx context.Context) error { return c.view.Run(ctx) }
 func (c *Counts) Recovered() bool { return c.view.Recovered() }
 
 // Windows returns symbol's windows whose start is in [from, to], newest
-// first. Keys are "SYMBOL@start", so a range scan of "SYMBOL@" finds them;
-// a key of another symbol that shares the prefix ("A@B@…" for "A") is
-// skipped by comparing the parsed symbol.
+// first.
 func (c *Counts) Windows(symbol string, from, to int64) ([]Window, error) {
-	it, err := c.view.IteratorWithRange(symbol+"@", symbol+"A")
-	if err != nil {
-		return nil, fmt.Errorf("scan %s: %w", symbol, err)
-	}
-	defer it.Release()
-	var out []Window
-	for it.Next() {
-		sym, start, err := settlement.ParseWindowKey(it.Key())
-		if err != nil || sym != symbol || start < from || start > to {
-			continue
-		}
-		v, err := it.Value()
-		if err != nil {
-			return nil, fmt.Errorf("read %s: %w", it.Key(), err)
-		}
-		w, ok := v.(*pb.WindowCounts)
-		if !ok || w == nil {
-			continue
-		}
-		out = append(out, Window{
-			WindowStart: start, WindowEnd: settlement.WindowEnd(start),
-			Completed: w.Completed, Pending: w.Pending, Flagged: w.Flagged, Rejected: w.Rejected,
-		})
-	}
-	if err := it.Err(); err != nil {
-		return nil, fmt.Errorf("scan %s: %w", symbol, err)
-	}
-	sort.Slice(out, func(i, j int) bool { return out[i].WindowStart > out[j].WindowStart })
-	return out, nil
+	return c.index.windows(symbol, from, to), nil
 }
