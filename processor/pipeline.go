@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"sync/atomic"
 	"time"
 
 	"github.com/lovoo/goka"
@@ -35,6 +36,11 @@ type Pipeline struct {
 	count   *goka.Processor
 	check   *goka.Processor
 	counter *Counter
+
+	// assigned[i] is set once group i (settle, count, check) received its
+	// first partition assignment; ready latches once everything ran.
+	assigned [3]atomic.Bool
+	ready    atomic.Bool
 }
 
 // NewPipeline builds the groups; it checks that their topics exist.
@@ -48,22 +54,39 @@ func NewPipeline(o Options) (*Pipeline, error) {
 	}
 	p := &Pipeline{opts: o, users: users, counter: &Counter{Policy: o.Policy, Metrics: o.Metrics}}
 	settler := &Settler{Rules: o.Rules, Users: users, Metrics: o.Metrics}
-	popts := o.Procs.processorOptions()
-	if p.settle, err = goka.NewProcessor(o.Brokers, settler.Graph(), append(popts, goka.WithNilHandling(goka.NilProcess))...); err != nil {
+	opts := func(i int, extra ...goka.ProcessorOption) []goka.ProcessorOption {
+		return append(append(o.Procs.processorOptions(),
+			goka.WithRebalanceCallback(func(goka.Assignment) { p.assigned[i].Store(true) })), extra...)
+	}
+	if p.settle, err = goka.NewProcessor(o.Brokers, settler.Graph(), opts(0, goka.WithNilHandling(goka.NilProcess))...); err != nil {
 		return nil, fmt.Errorf("settle group: %w", err)
 	}
-	if p.count, err = goka.NewProcessor(o.Brokers, p.counter.Graph(), append(popts, goka.WithNilHandling(goka.NilProcess))...); err != nil {
+	if p.count, err = goka.NewProcessor(o.Brokers, p.counter.Graph(), opts(1, goka.WithNilHandling(goka.NilProcess))...); err != nil {
 		return nil, fmt.Errorf("count group: %w", err)
 	}
-	if p.check, err = goka.NewProcessor(o.Brokers, UsersCheckGraph(o.Metrics), popts...); err != nil {
+	if p.check, err = goka.NewProcessor(o.Brokers, UsersCheckGraph(o.Metrics), opts(2)...); err != nil {
 		return nil, fmt.Errorf("users-check group: %w", err)
 	}
 	return p, nil
 }
 
-// Ready reports whether every group runs with its tables recovered.
+// Ready reports whether every group has joined, received its partitions
+// and recovered its tables, and the users view has recovered. goka says a
+// processor is running before its first assignment too, so the first
+// assignment is waited for. Once ready, a worker stays ready through later
+// rebalances: its views keep serving while partitions move.
 func (p *Pipeline) Ready() bool {
-	return p.users.Recovered() && p.settle.Recovered() && p.count.Recovered() && p.check.Recovered()
+	if p.ready.Load() {
+		return true
+	}
+	ok := p.users.Recovered() && p.settle.Recovered() && p.count.Recovered() && p.check.Recovered()
+	for i := range p.assigned {
+		ok = ok && p.assigned[i].Load()
+	}
+	if ok {
+		p.ready.Store(true)
+	}
+	return ok
 }
 
 // Run runs until ctx is done or a group fails. The settle group starts only
