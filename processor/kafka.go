@@ -50,6 +50,10 @@ func SaramaConfig(clientID string) *sarama.Config {
 	c.Producer.Flush.Bytes = 256 << 10
 	c.Producer.Partitioner = sarama.NewCustomHashPartitioner(kafkahash.NewHasher)
 	c.Metadata.RefreshFrequency = time.Minute
+	// sarama buffers this many messages per partition and consumer; at
+	// 1,000 partitions and five consumers per worker the default (256)
+	// holds over a million messages in memory.
+	c.ChannelBufferSize = 64
 	// Fast takeover: a dead worker is noticed after the session timeout
 	// (6 s is the brokers' default group.min.session.timeout.ms, and
 	// kfake's minimum); survivors learn of a rebalance at their next
