@@ -82,7 +82,7 @@ func (c *cluster) writeCountTable(ctx context.Context, n int64) (time.Duration, 
 		sym, win := restoreSymbol(i), first+(i%windowsPerSymbol)*settlement.WindowSize.Milliseconds()
 		v, err := processor.CountsCodec.Encode(&pb.WindowCounts{
 			Symbol: sym, WindowStart: win, Completed: i % 97, Pending: i % 13, Flagged: i % 41, Rejected: i % 7,
-			Applied: map[int32]int64{int32(i % int64(c.partitions)): i},
+			Applied: processor.Offsets(map[int32]int64{int32(i % int64(c.partitions)): i}),
 		})
 		if err != nil {
 			return 0, err

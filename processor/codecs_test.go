@@ -5,13 +5,14 @@ import (
 	"testing"
 
 	"github.com/lovoo/goka"
+	"google.golang.org/protobuf/encoding/protowire"
 
 	pb "github.com/tradeflow/tradeflow/proto"
 )
 
 func TestCodecsEncode(t *testing.T) {
 	counts := &pb.WindowCounts{Symbol: "ZVV", WindowStart: 60_000, Completed: 1,
-		Applied: map[int32]int64{5: 50, 1: 10, 3: 30, 0: 0, 2: 20, 4: 40}}
+		Applied: Offsets(map[int32]int64{5: 50, 1: 10, 3: 30, 0: 0, 2: 20, 4: 40})}
 	cases := []struct {
 		name    string
 		codec   goka.Codec
@@ -38,9 +39,9 @@ func TestCodecsEncode(t *testing.T) {
 	}
 }
 
-// Replays write the same bytes: map fields are encoded in key order.
+// Replays write the same bytes: applied offsets are kept in partition order.
 func TestProtoCodecDeterministic(t *testing.T) {
-	first, err := CountsCodec.Encode(&pb.WindowCounts{Symbol: "ZVV", Applied: map[int32]int64{5: 50, 1: 10, 3: 30, 2: 20, 4: 40}})
+	first, err := CountsCodec.Encode(&pb.WindowCounts{Symbol: "ZVV", Applied: Offsets(map[int32]int64{5: 50, 1: 10, 3: 30, 2: 20, 4: 40})})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -49,7 +50,7 @@ func TestProtoCodecDeterministic(t *testing.T) {
 		for _, k := range []int32{4, 2, 5, 3, 1} {
 			applied[k] = int64(k) * 10
 		}
-		b, err := CountsCodec.Encode(&pb.WindowCounts{Symbol: "ZVV", Applied: applied})
+		b, err := CountsCodec.Encode(&pb.WindowCounts{Symbol: "ZVV", Applied: Offsets(applied)})
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -82,5 +83,26 @@ func TestProtoCodecDecode(t *testing.T) {
 				}
 			}
 		})
+	}
+}
+
+// applied (repeated SourceOffset) reads what map<int32, int64> wrote: a map
+// entry on the wire is a message with key = 1 and value = 2.
+func TestAppliedReadsMapWireFormat(t *testing.T) {
+	var entry []byte
+	entry = protowire.AppendTag(entry, 1, protowire.VarintType)
+	entry = protowire.AppendVarint(entry, 3)
+	entry = protowire.AppendTag(entry, 2, protowire.VarintType)
+	entry = protowire.AppendVarint(entry, 1234)
+	var b []byte
+	b = protowire.AppendTag(b, 7, protowire.BytesType)
+	b = protowire.AppendBytes(b, entry)
+	v, err := CountsCodec.Decode(b)
+	if err != nil {
+		t.Fatal(err)
+	}
+	a := v.(*pb.WindowCounts).Applied
+	if len(a) != 1 || a[0].Partition != 3 || a[0].Offset != 1234 {
+		t.Fatalf("applied = %v, want partition 3 at offset 1234", a)
 	}
 }

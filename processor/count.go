@@ -1,6 +1,8 @@
 package processor
 
 import (
+	"slices"
+	"sort"
 	"sync"
 
 	"github.com/lovoo/goka"
@@ -75,9 +77,10 @@ func (c *Counter) count(ctx goka.Context, msg any) {
 	}
 	w, _ := ctx.Value().(*pb.WindowCounts)
 	if w == nil {
-		w = &pb.WindowCounts{Symbol: symbol, WindowStart: start, Applied: map[int32]int64{}}
+		w = &pb.WindowCounts{Symbol: symbol, WindowStart: start}
 	}
-	if last, seen := w.Applied[s.SourcePartition]; seen && s.SourceOffset <= last {
+	applied := appliedFor(w, s.SourcePartition)
+	if applied.Offset >= s.SourceOffset {
 		// A replay. Its update may be in local state but not in the
 		// changelog (a crash between the two), where the views read it:
 		// write the unchanged value again so the changelog holds it.
@@ -85,10 +88,7 @@ func (c *Counter) count(ctx goka.Context, msg any) {
 		ctx.SetValue(w)
 		return
 	}
-	if w.Applied == nil {
-		w.Applied = map[int32]int64{}
-	}
-	w.Applied[s.SourcePartition] = s.SourceOffset
+	applied.Offset = s.SourceOffset
 	switch d {
 	case settlement.Completed:
 		w.Completed++
@@ -100,6 +100,28 @@ func (c *Counter) count(ctx goka.Context, msg any) {
 		w.Rejected++
 	}
 	ctx.SetValue(w)
+}
+
+// appliedFor returns w's entry for a source partition, adding one (offset
+// -1: nothing applied yet) in partition order when there is none.
+func appliedFor(w *pb.WindowCounts, partition int32) *pb.SourceOffset {
+	i := sort.Search(len(w.Applied), func(i int) bool { return w.Applied[i].Partition >= partition })
+	if i < len(w.Applied) && w.Applied[i].Partition == partition {
+		return w.Applied[i]
+	}
+	e := &pb.SourceOffset{Partition: partition, Offset: -1}
+	w.Applied = slices.Insert(w.Applied, i, e)
+	return e
+}
+
+// Offsets builds a sorted applied list from a map, for tests and tools.
+func Offsets(m map[int32]int64) []*pb.SourceOffset {
+	out := make([]*pb.SourceOffset, 0, len(m))
+	for p, o := range m {
+		out = append(out, &pb.SourceOffset{Partition: p, Offset: o})
+	}
+	sort.Slice(out, func(i, j int) bool { return out[i].Partition < out[j].Partition })
+	return out
 }
 
 // expire is called for every window of the partitions this worker owns

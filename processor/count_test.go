@@ -80,7 +80,7 @@ func (h *countHarness) window(tb testing.TB, key string) *pb.WindowCounts {
 func windowCounts(symbol string, at time.Time, c, p, f, r int64, applied map[int32]int64) *pb.WindowCounts {
 	return &pb.WindowCounts{
 		Symbol: symbol, WindowStart: settlement.WindowStart(at.UnixMilli()),
-		Completed: c, Pending: p, Flagged: f, Rejected: r, Applied: applied,
+		Completed: c, Pending: p, Flagged: f, Rejected: r, Applied: Offsets(applied),
 	}
 }
 

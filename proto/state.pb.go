@@ -93,7 +93,9 @@ func (x *User) GetRegistertime() int64 {
 // WindowCounts is the count table's value for one symbol and window (key
 // "SYMBOL@windowStart"): the four per-minute counts, and per source
 // partition the highest source offset applied, so a replayed settlement is
-// recognised and not counted twice.
+// recognised and not counted twice. applied is sorted by partition; on the
+// wire it is the same as map<int32, int64> (a map is repeated entries with
+// key = 1, value = 2), but decodes without building a Go map per update.
 type WindowCounts struct {
 	state         protoimpl.MessageState `protogen:"open.v1"`
 	Symbol        string                 `protobuf:"bytes,1,opt,name=symbol,proto3" json:"symbol,omitempty"`
@@ -102,7 +104,7 @@ type WindowCounts struct {
 	Pending       int64                  `protobuf:"varint,4,opt,name=pending,proto3" json:"pending,omitempty"`
 	Flagged       int64                  `protobuf:"varint,5,opt,name=flagged,proto3" json:"flagged,omitempty"`
 	Rejected      int64                  `protobuf:"varint,6,opt,name=rejected,proto3" json:"rejected,omitempty"`
-	Applied       map[int32]int64        `protobuf:"bytes,7,rep,name=applied,proto3" json:"applied,omitempty" protobuf_key:"varint,1,opt,name=key" protobuf_val:"varint,2,opt,name=value"`
+	Applied       []*SourceOffset        `protobuf:"bytes,7,rep,name=applied,proto3" json:"applied,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -179,11 +181,64 @@ func (x *WindowCounts) GetRejected() int64 {
 	return 0
 }
 
-func (x *WindowCounts) GetApplied() map[int32]int64 {
+func (x *WindowCounts) GetApplied() []*SourceOffset {
 	if x != nil {
 		return x.Applied
 	}
 	return nil
+}
+
+// SourceOffset is the highest offset of one source partition applied.
+type SourceOffset struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	Partition     int32                  `protobuf:"varint,1,opt,name=partition,proto3" json:"partition,omitempty"`
+	Offset        int64                  `protobuf:"varint,2,opt,name=offset,proto3" json:"offset,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *SourceOffset) Reset() {
+	*x = SourceOffset{}
+	mi := &file_state_proto_msgTypes[2]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *SourceOffset) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*SourceOffset) ProtoMessage() {}
+
+func (x *SourceOffset) ProtoReflect() protoreflect.Message {
+	mi := &file_state_proto_msgTypes[2]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use SourceOffset.ProtoReflect.Descriptor instead.
+func (*SourceOffset) Descriptor() ([]byte, []int) {
+	return file_state_proto_rawDescGZIP(), []int{2}
+}
+
+func (x *SourceOffset) GetPartition() int32 {
+	if x != nil {
+		return x.Partition
+	}
+	return 0
+}
+
+func (x *SourceOffset) GetOffset() int64 {
+	if x != nil {
+		return x.Offset
+	}
+	return 0
 }
 
 var File_state_proto protoreflect.FileDescriptor
@@ -195,18 +250,18 @@ const file_state_proto_rawDesc = "" +
 	"\x06userid\x18\x01 \x01(\tR\x06userid\x12\x1a\n" +
 	"\bregionid\x18\x02 \x01(\tR\bregionid\x12\x16\n" +
 	"\x06gender\x18\x03 \x01(\tR\x06gender\x12\"\n" +
-	"\fregistertime\x18\x04 \x01(\x03R\fregistertime\"\xb3\x02\n" +
+	"\fregistertime\x18\x04 \x01(\x03R\fregistertime\"\xea\x01\n" +
 	"\fWindowCounts\x12\x16\n" +
 	"\x06symbol\x18\x01 \x01(\tR\x06symbol\x12!\n" +
 	"\fwindow_start\x18\x02 \x01(\x03R\vwindowStart\x12\x1c\n" +
 	"\tcompleted\x18\x03 \x01(\x03R\tcompleted\x12\x18\n" +
 	"\apending\x18\x04 \x01(\x03R\apending\x12\x18\n" +
 	"\aflagged\x18\x05 \x01(\x03R\aflagged\x12\x1a\n" +
-	"\brejected\x18\x06 \x01(\x03R\brejected\x12>\n" +
-	"\aapplied\x18\a \x03(\v2$.tradeflow.WindowCounts.AppliedEntryR\aapplied\x1a:\n" +
-	"\fAppliedEntry\x12\x10\n" +
-	"\x03key\x18\x01 \x01(\x05R\x03key\x12\x14\n" +
-	"\x05value\x18\x02 \x01(\x03R\x05value:\x028\x01B)Z'github.com/tradeflow/tradeflow/proto;pbb\x06proto3"
+	"\brejected\x18\x06 \x01(\x03R\brejected\x121\n" +
+	"\aapplied\x18\a \x03(\v2\x17.tradeflow.SourceOffsetR\aapplied\"D\n" +
+	"\fSourceOffset\x12\x1c\n" +
+	"\tpartition\x18\x01 \x01(\x05R\tpartition\x12\x16\n" +
+	"\x06offset\x18\x02 \x01(\x03R\x06offsetB)Z'github.com/tradeflow/tradeflow/proto;pbb\x06proto3"
 
 var (
 	file_state_proto_rawDescOnce sync.Once
@@ -224,10 +279,10 @@ var file_state_proto_msgTypes = make([]protoimpl.MessageInfo, 3)
 var file_state_proto_goTypes = []any{
 	(*User)(nil),         // 0: tradeflow.User
 	(*WindowCounts)(nil), // 1: tradeflow.WindowCounts
-	nil,                  // 2: tradeflow.WindowCounts.AppliedEntry
+	(*SourceOffset)(nil), // 2: tradeflow.SourceOffset
 }
 var file_state_proto_depIdxs = []int32{
-	2, // 0: tradeflow.WindowCounts.applied:type_name -> tradeflow.WindowCounts.AppliedEntry
+	2, // 0: tradeflow.WindowCounts.applied:type_name -> tradeflow.SourceOffset
 	1, // [1:1] is the sub-list for method output_type
 	1, // [1:1] is the sub-list for method input_type
 	1, // [1:1] is the sub-list for extension type_name

@@ -45,7 +45,7 @@ func newTestCounts(tb testing.TB, windows ...*pb.WindowCounts) *Counts {
 }
 
 func counts(symbol string, start, c, p, f, r int64) *pb.WindowCounts {
-	return &pb.WindowCounts{Symbol: symbol, WindowStart: start, Completed: c, Pending: p, Flagged: f, Rejected: r, Applied: map[int32]int64{0: 1}}
+	return &pb.WindowCounts{Symbol: symbol, WindowStart: start, Completed: c, Pending: p, Flagged: f, Rejected: r, Applied: processor.Offsets(map[int32]int64{0: 1})}
 }
 
 func TestCountsWindows(t *testing.T) {
