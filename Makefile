@@ -6,18 +6,22 @@ KAFKA_PORT ?= 39092
 # Tests that need an external tool fail instead of skipping.
 export TRADEFLOW_REQUIRE_TOOLS := 1
 
-.PHONY: test test-go test-kafka fuzz kafka-up kafka-down proto build
+.PHONY: test test-go test-java test-kafka fuzz kafka-up kafka-down proto build
 
 build:
 	$(GO) build -o tradeflow ./cmd/tradeflow
 
 # Unit tests and the integration suite on the embedded broker, then the
 # integration suite again on a real Apache Kafka broker, then a short fuzz.
-test: test-go test-kafka fuzz
+test: test-go test-java test-kafka fuzz
 
 test-go:
 	$(GO) vet ./...
 	$(GO) test -count=1 -timeout 20m ./...
+
+# The Kafka Streams peer's own tests (the rules, input by input).
+test-java:
+	cd interop/kstreams && mvn -B -q test
 
 # The integration suite against real Apache Kafka (interop/kafka).
 test-kafka:
@@ -43,3 +47,11 @@ kafka-down:
 proto:
 	$(GO) install google.golang.org/protobuf/cmd/protoc-gen-go@v1.36.12
 	cd proto && PATH="$$($(GO) env GOPATH)/bin:$$PATH" protoc --go_out=. --go_opt=paths=source_relative *.proto
+
+# The long chaos run: a few hundred thousand trades while workers are
+# killed and restarted, the broker is restarted and the connection to it is
+# cut (through Toxiproxy) for 30 s; every per-minute count must equal the
+# ground truth. `go test ./integration/` runs the short version.
+.PHONY: chaos
+chaos:
+	TRADEFLOW_CHAOS=full $(GO) test -count=1 -run TestChaos -v -timeout 30m ./integration/

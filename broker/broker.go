@@ -12,6 +12,8 @@ import (
 	"time"
 
 	"github.com/twmb/franz-go/pkg/kfake"
+	"github.com/twmb/franz-go/pkg/kmsg"
+	"github.com/twmb/franz-go/pkg/kversion"
 )
 
 // Options configure the embedded broker.
@@ -67,6 +69,14 @@ func Start(o Options) (*Broker, error) {
 			"default.replication.factor": "1",
 		}),
 	}
+	// Java's admin client (4.x, as in Kafka Streams) throws a
+	// NullPointerException on two of kfake's null arrays: EligibleLeaderReplicas
+	// in DescribeTopicPartitions (without the key it falls back to Metadata,
+	// as with brokers before 3.8) and Configs in CreateTopics v5+ (v4 has none).
+	versions := kversion.Stable()
+	versions.SetMaxKeyVersion(kmsg.DescribeTopicPartitions.Int16(), -1)
+	versions.SetMaxKeyVersion(kmsg.CreateTopics.Int16(), 4)
+	opts = append(opts, kfake.MaxVersions(versions))
 	if o.Partitions > 0 {
 		opts = append(opts, kfake.DefaultNumPartitions(o.Partitions))
 	}

@@ -27,6 +27,7 @@ type producer struct {
 var producers = []producer{
 	{name: "kgo", write: func(tb testing.TB, c *cluster, recs []*kgo.Record) { c.produce(tb, recs...) }},
 	{name: "librdkafka", textOnly: true, write: produceLibrdkafka},
+	{name: "java", textOnly: true, write: produceJava},
 }
 
 // jsonl writes recs as {"topic","key","value","timestamp"} lines.

@@ -193,9 +193,14 @@ func clientFor(tb testing.TB, brokers string) *cluster {
 	return &cluster{Brokers: brokers, Admin: kadm.NewClient(cl), Client: cl}
 }
 
-// tradeflowTopics are every topic tradeflow creates or reads.
+// tradeflowTopics are every topic tradeflow creates or reads, and the
+// output of the Kafka Streams peer.
 var tradeflowTopics = []string{"stocktrade", "users", "user_trades", "trade-settlements",
-	"tradeflow-windows", "tradeflow-count-table", "tradeflow-dead-letters"}
+	"tradeflow-windows", "tradeflow-count-table", "tradeflow-dead-letters", "kstreams-counts"}
+
+// kstreamsTopicPrefix starts the internal topics of the Kafka Streams peer
+// as the tests run it (application ids "tradeflow-kstreams-test-...").
+const kstreamsTopicPrefix = "tradeflow-kstreams-"
 
 // clean deletes tradeflow's topics and groups from a shared cluster and
 // waits until they are gone.
@@ -218,7 +223,17 @@ func (c *cluster) clean(tb testing.TB) {
 			tb.Fatalf("delete groups: %v", err)
 		}
 	}
-	if _, err := c.Admin.DeleteTopics(ctx, tradeflowTopics...); err != nil {
+	topics := append([]string{}, tradeflowTopics...)
+	td, err := c.Admin.ListTopics(ctx)
+	if err != nil {
+		tb.Fatalf("list topics: %v", err)
+	}
+	for _, t := range td.Names() {
+		if strings.HasPrefix(t, kstreamsTopicPrefix) {
+			topics = append(topics, t)
+		}
+	}
+	if _, err := c.Admin.DeleteTopics(ctx, topics...); err != nil {
 		tb.Fatalf("delete topics: %v", err)
 	}
 	for {
@@ -227,7 +242,7 @@ func (c *cluster) clean(tb testing.TB) {
 			tb.Fatalf("list topics: %v", err)
 		}
 		left := 0
-		for _, t := range tradeflowTopics {
+		for _, t := range topics {
 			if td.Has(t) {
 				left++
 			}

@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"strconv"
+	"time"
 
 	"github.com/IBM/sarama"
 	"github.com/lovoo/goka"
@@ -34,7 +35,7 @@ type Layout struct {
 // The internal windows topic and the count table must have equal counts
 // (goka's group table is co-partitioned with its input); a mismatch is an
 // error naming both.
-func EnsureTopics(admin sarama.ClusterAdmin, plan TopicPlan) (Layout, error) {
+func EnsureTopics(admin sarama.ClusterAdmin, plan TopicPlan) (l Layout, err error) {
 	if plan.Partitions < 1 {
 		return Layout{}, fmt.Errorf("partitions %d: must be at least 1", plan.Partitions)
 	}
@@ -42,6 +43,7 @@ func EnsureTopics(admin sarama.ClusterAdmin, plan TopicPlan) (Layout, error) {
 	if err != nil {
 		return Layout{}, fmt.Errorf("list topics: %w", err)
 	}
+	var created []string
 	ensure := func(topic string, partitions int32, compact bool) (int32, error) {
 		if d, ok := existing[topic]; ok {
 			return d.NumPartitions, nil
@@ -55,9 +57,14 @@ func EnsureTopics(admin sarama.ClusterAdmin, plan TopicPlan) (Layout, error) {
 			return 0, fmt.Errorf("create topic %s (%d partitions, replication %d): %w", topic, partitions, plan.Replication, err)
 		}
 		existing[topic] = *detail
+		created = append(created, topic)
 		return partitions, nil
 	}
-	var l Layout
+	defer func() {
+		if err == nil {
+			err = awaitTopics(admin, created)
+		}
+	}()
 	if l.Trades, err = ensure(string(TradesTopic), plan.Partitions, false); err != nil {
 		return l, err
 	}
@@ -81,6 +88,37 @@ func EnsureTopics(admin sarama.ClusterAdmin, plan TopicPlan) (Layout, error) {
 			CountTable, table, WindowsTopic, l.Windows, CountTable)
 	}
 	return l, nil
+}
+
+// awaitTopics waits until every topic has a leader for each partition: a
+// topic just created (above all one deleted and created again) can take a
+// while to be served, longer than sarama's metadata retries.
+func awaitTopics(admin sarama.ClusterAdmin, topics []string) error {
+	if len(topics) == 0 {
+		return nil
+	}
+	deadline := time.Now().Add(30 * time.Second)
+	for {
+		md, err := admin.DescribeTopics(topics)
+		ready := err == nil
+		for _, t := range md {
+			if t.Err != sarama.ErrNoError || len(t.Partitions) == 0 {
+				ready = false
+			}
+			for _, p := range t.Partitions {
+				if p.Err != sarama.ErrNoError || p.Leader < 0 {
+					ready = false
+				}
+			}
+		}
+		if ready {
+			return nil
+		}
+		if time.Now().After(deadline) {
+			return fmt.Errorf("topics %v not served 30 s after they were created: %v", topics, err)
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
 }
 
 func ptr(s string) *string { return &s }

@@ -10,7 +10,7 @@ import (
 
 // fakeAdmin is a cluster with some topics; CreateTopic adds one.
 type fakeAdmin struct {
-	sarama.ClusterAdmin // only ListTopics and CreateTopic are called
+	sarama.ClusterAdmin // only ListTopics, CreateTopic and DescribeTopics are called
 	topics              map[string]sarama.TopicDetail
 	created             []string
 	createErr           error
@@ -26,11 +26,27 @@ func (a *fakeAdmin) ListTopics() (map[string]sarama.TopicDetail, error) {
 
 func (a *fakeAdmin) CreateTopic(topic string, d *sarama.TopicDetail, _ bool) error {
 	if a.createErr != nil {
+		if errors.Is(a.createErr, sarama.ErrTopicAlreadyExists) {
+			a.topics[topic] = *d // another worker made it
+		}
 		return a.createErr
 	}
 	a.topics[topic] = *d
 	a.created = append(a.created, topic)
 	return nil
+}
+
+// DescribeTopics serves every topic, each partition with a leader.
+func (a *fakeAdmin) DescribeTopics(topics []string) ([]*sarama.TopicMetadata, error) {
+	var out []*sarama.TopicMetadata
+	for _, t := range topics {
+		md := &sarama.TopicMetadata{Name: t}
+		for p := int32(0); p < a.topics[t].NumPartitions; p++ {
+			md.Partitions = append(md.Partitions, &sarama.PartitionMetadata{ID: p})
+		}
+		out = append(out, md)
+	}
+	return out, nil
 }
 
 func TestEnsureTopics(t *testing.T) {

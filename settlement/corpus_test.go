@@ -132,6 +132,8 @@ var tradeCorpus = []tradeCase{
 	{name: "nested beyond the decoder's depth", value: trade(map[string]string{"deep": nested(20000)}), wantErr: "nested deeper than 300 levels"},
 	{name: "duplicate keys differing in case", value: trade(map[string]string{"SYMBOL": `"OTHER"`}), wantErr: "field symbol appears more than once"},
 	{name: "duplicate keys", value: []byte(`{"side":"BUY","quantity":1,"symbol":"A","price":1,"quantity":1000000}`), wantErr: "field quantity appears more than once"},
+	{name: "duplicate empty keys", value: []byte(`{"side":"BUY","quantity":1,"symbol":"A","price":1,"":1,"":2}`), wantErr: "field  appears more than once"},
+	{name: "raw control character before an escape", value: []byte("{\"side\":\"BUY\",\"quantity\":1,\"symbol\":\"A\",\"price\":1,\"x\":\"a\x01\\n\"}"), wantErr: "control character in a string"},
 
 	// symbol.
 	{name: "symbol missing", value: trade(map[string]string{"symbol": ""}), wantErr: "field symbol is missing"},

@@ -140,6 +140,9 @@ func parseObject(value []byte, use func(fields) error) error {
 	if err := fastjson.ValidateBytes(value); err != nil {
 		return syntaxError(value, err)
 	}
+	if rawControlInString(value) {
+		return invalid("value is not a JSON object: invalid JSON: control character in a string")
+	}
 	p := parsers.Get()
 	defer parsers.Put(p)
 	v, err := p.ParseBytes(value)
@@ -154,18 +157,38 @@ func parseObject(value []byte, use func(fields) error) error {
 		return invalid("value is not a JSON object but a JSON %s", kind(v.Type()))
 	}
 	f := make(fields, 8)
-	var dup string
+	var dup *string
 	o.Visit(func(key []byte, v *fastjson.Value) {
 		lk := strings.ToLower(string(key))
-		if _, seen := f[lk]; seen && dup == "" {
-			dup = lk
+		if _, seen := f[lk]; seen && dup == nil {
+			dup = &lk
 		}
 		f[lk] = v
 	})
-	if dup != "" {
-		return invalid("field %s appears more than once", dup)
+	if dup != nil {
+		return invalid("field %s appears more than once", *dup)
 	}
 	return use(f)
+}
+
+// rawControlInString reports a raw control character inside a JSON string,
+// which JSON forbids: fastjson's validator only looks after a string's last
+// escape.
+func rawControlInString(b []byte) bool {
+	in, esc := false, false
+	for _, c := range b {
+		switch {
+		case esc:
+			esc = false
+		case in && c == '\\':
+			esc = true
+		case c == '"':
+			in = !in
+		case in && c < 0x20:
+			return true
+		}
+	}
+	return false
 }
 
 // syntaxError turns fastjson's error, which nests a clause per level and

@@ -2,10 +2,12 @@ package tradeflow.interop;
 
 import java.nio.charset.StandardCharsets;
 import java.time.Duration;
+import java.util.Arrays;
 import java.util.LinkedHashMap;
 import java.util.Map;
 import java.util.Properties;
 import java.util.concurrent.atomic.AtomicLong;
+import org.apache.kafka.clients.consumer.ConsumerRecord;
 import org.apache.kafka.common.serialization.Serde;
 import org.apache.kafka.common.serialization.Serdes;
 import org.apache.kafka.common.utils.Bytes;
@@ -21,6 +23,7 @@ import org.apache.kafka.streams.kstream.Materialized;
 import org.apache.kafka.streams.kstream.Produced;
 import org.apache.kafka.streams.kstream.Repartitioned;
 import org.apache.kafka.streams.kstream.TimeWindows;
+import org.apache.kafka.streams.processor.TimestampExtractor;
 import org.apache.kafka.streams.processor.api.FixedKeyProcessor;
 import org.apache.kafka.streams.processor.api.FixedKeyProcessorContext;
 import org.apache.kafka.streams.processor.api.FixedKeyRecord;
@@ -67,6 +70,8 @@ public final class TradeflowTopology {
   public static final class Stats {
     public final AtomicLong trades = new AtomicLong();
     public final AtomicLong invalidTrades = new AtomicLong();
+    /** Of invalidTrades: a negative timestamp (Kafka Streams counts them as dropped records). */
+    public final AtomicLong noTimestamp = new AtomicLong();
     public final AtomicLong users = new AtomicLong();
     public final AtomicLong invalidUsers = new AtomicLong();
     public final AtomicLong outputs = new AtomicLong();
@@ -103,29 +108,35 @@ public final class TradeflowTopology {
     // Our own processor keeps the users store, so that an invalid users record leaves the
     // table as it was (a GlobalKTable would read it as a delete). Kafka Streams also replays
     // the topic through this processor when it restores the store at start.
+    // Keys stay bytes, as tradeflow (goka) sees them: users are found by the exact bytes of
+    // their record key, and a trade's key is compared with its symbol byte for byte.
     b.addGlobalStore(
         Stores.keyValueStoreBuilder(
-                Stores.persistentKeyValueStore(USERS_STORE), Serdes.String(), Serdes.String())
+                Stores.persistentKeyValueStore(USERS_STORE), Serdes.Bytes(), Serdes.String())
             .withLoggingDisabled(),
         USERS,
-        Consumed.with(Serdes.String(), Serdes.String()),
+        Consumed.with(Serdes.Bytes(), Serdes.ByteArray()),
         () -> new UsersProcessor(stats));
 
-    KStream<String, Settled> settled =
-        b.stream(STOCKTRADE, Consumed.with(Serdes.String(), Serdes.String()))
+    KStream<Bytes, Settled> settled =
+        b.stream(
+                STOCKTRADE,
+                Consumed.with(Serdes.Bytes(), Serdes.ByteArray())
+                    .withTimestampExtractor(new TradeTimestamp(stats)))
             .processValues(() -> new Settle(o, stats));
 
-    // Counts are per the value's symbol. stocktrade is keyed by symbol, so normally nothing
-    // is re-keyed; a record whose key is not its symbol goes through a repartition topic.
-    KStream<String, Settled> bySymbol =
+    // Counts are per the value's symbol, as in tradeflow. stocktrade is keyed by symbol, so
+    // normally nothing is re-keyed; a record whose key is not its symbol goes through a
+    // repartition topic.
+    KStream<Bytes, Settled> bySymbol =
         settled
-            .filter((key, s) -> s.symbol().equals(key))
+            .filter((key, s) -> keyIsSymbol(key, s))
             .merge(
                 settled
-                    .filterNot((key, s) -> s.symbol().equals(key))
-                    .selectKey((key, s) -> s.symbol())
+                    .filterNot((key, s) -> keyIsSymbol(key, s))
+                    .selectKey((key, s) -> utf8(s.symbol()))
                     .repartition(
-                        Repartitioned.with(Serdes.String(), SETTLED_SERDE)
+                        Repartitioned.with(Serdes.Bytes(), SETTLED_SERDE)
                             .withName("rekey-by-symbol")));
 
     TimeWindows minute = TimeWindows.ofSizeAndGrace(Duration.ofSeconds(60), o.grace());
@@ -133,17 +144,22 @@ public final class TradeflowTopology {
       String disposition = table.getKey();
       bySymbol
           .filter((symbol, s) -> s.disposition().equals(disposition))
-          .groupByKey(Grouped.with(Serdes.String(), SETTLED_SERDE))
+          .groupByKey(Grouped.with(Serdes.Bytes(), SETTLED_SERDE))
           .windowedBy(minute)
           .count(
-              Materialized.<String, Long, WindowStore<Bytes, byte[]>>as(table.getValue())
-                  .withKeySerde(Serdes.String())
+              Materialized.<Bytes, Long, WindowStore<Bytes, byte[]>>as(table.getValue())
+                  .withKeySerde(Serdes.Bytes())
                   .withValueSerde(Serdes.Long()))
           .toStream()
           .map(
               (w, n) ->
                   KeyValue.pair(
-                      w.key() + "@" + w.window().start() + "@" + disposition, Long.toString(n)))
+                      new String(w.key().get(), StandardCharsets.UTF_8)
+                          + "@"
+                          + w.window().start()
+                          + "@"
+                          + disposition,
+                      Long.toString(n)))
           .peek(
               (k, v) -> {
                 stats.outputs.incrementAndGet();
@@ -154,10 +170,44 @@ public final class TradeflowTopology {
     return b.build();
   }
 
-  /** Keeps users-store: put valid users, delete on tombstones, skip invalid values. */
-  static final class UsersProcessor implements Processor<String, String, Void, Void> {
+  static Bytes utf8(String s) {
+    return Bytes.wrap(s.getBytes(StandardCharsets.UTF_8));
+  }
+
+  /** Whether the record key is the symbol's UTF-8 (valid: the symbol has no lone surrogate). */
+  static boolean keyIsSymbol(Bytes key, Settled s) {
+    return key != null && Arrays.equals(key.get(), s.symbol().getBytes(StandardCharsets.UTF_8));
+  }
+
+  /**
+   * A trade's event time is its record timestamp; one without (negative) is invalid, as in
+   * tradeflow, and skipped (Kafka Streams drops a record with a negative timestamp).
+   */
+  static final class TradeTimestamp implements TimestampExtractor {
     private final Stats stats;
-    private KeyValueStore<String, String> store;
+
+    TradeTimestamp(Stats stats) {
+      this.stats = stats;
+    }
+
+    @Override
+    public long extract(ConsumerRecord<Object, Object> r, long partitionTime) {
+      if (r.timestamp() < 0) {
+        stats.input(true);
+        stats.invalidTrades.incrementAndGet();
+        stats.noTimestamp.incrementAndGet();
+      }
+      return r.timestamp();
+    }
+  }
+
+  /**
+   * Keeps users-store by the record key's bytes: put valid users, delete on tombstones, skip
+   * invalid values and null or empty keys (the table stays as it was), as tradeflow does.
+   */
+  static final class UsersProcessor implements Processor<Bytes, byte[], Void, Void> {
+    private final Stats stats;
+    private KeyValueStore<Bytes, String> store;
 
     UsersProcessor(Stats stats) {
       this.stats = stats;
@@ -169,27 +219,31 @@ public final class TradeflowTopology {
     }
 
     @Override
-    public void process(Record<String, String> r) {
+    public void process(Record<Bytes, byte[]> r) {
       stats.users.incrementAndGet();
       stats.input(false);
-      if (r.key() == null) {
-        stats.invalidUsers.incrementAndGet();
-      } else if (r.value() == null) {
-        store.delete(r.key());
-      } else if (!Rules.validUser(r.value())) {
+      if (r.value() == null) {
+        if (r.key() != null) store.delete(r.key());
+        return;
+      }
+      Rules.User u = Rules.userOrNull(r.value());
+      if (u == null || r.key() == null || r.key().get().length == 0) {
         stats.invalidUsers.incrementAndGet();
       } else {
-        store.put(r.key(), Rules.regionid(r.value()));
+        store.put(r.key(), u.regionid());
       }
     }
   }
 
-  /** Parses and settles a trade; an invalid one is counted and dropped. */
-  static final class Settle implements FixedKeyProcessor<String, String, Settled> {
+  /**
+   * Parses and settles a trade; an invalid one (as tradeflow: a null or empty key, an invalid
+   * value) is counted and dropped.
+   */
+  static final class Settle implements FixedKeyProcessor<Bytes, byte[], Settled> {
     private final Options o;
     private final Stats stats;
-    private FixedKeyProcessorContext<String, Settled> ctx;
-    private KeyValueStore<String, String> users;
+    private FixedKeyProcessorContext<Bytes, Settled> ctx;
+    private KeyValueStore<Bytes, String> users;
 
     Settle(Options o, Stats stats) {
       this.o = o;
@@ -197,22 +251,23 @@ public final class TradeflowTopology {
     }
 
     @Override
-    public void init(FixedKeyProcessorContext<String, Settled> context) {
+    public void init(FixedKeyProcessorContext<Bytes, Settled> context) {
       ctx = context;
       users = context.getStateStore(USERS_STORE); // global stores need no connecting
     }
 
     @Override
-    public void process(FixedKeyRecord<String, String> r) {
+    public void process(FixedKeyRecord<Bytes, byte[]> r) {
       stats.input(true);
-      Rules.Trade t = Rules.parseTrade(r.value());
+      Rules.Trade t =
+          r.key() == null || r.key().get().length == 0 ? null : Rules.tradeOrNull(r.value());
       if (t == null) {
         stats.invalidTrades.incrementAndGet();
         return;
       }
       // LEFT JOIN users ON userid: the regionid is not needed for counting, only whether the
       // user is there.
-      boolean userKnown = !t.userid().isEmpty() && users.get(t.userid()) != null;
+      boolean userKnown = !t.userid().isEmpty() && users.get(utf8(t.userid())) != null;
       RecordMetadata m = ctx.recordMetadata().orElseThrow();
       boolean sampled = Rules.secSampled(m.topic(), m.partition(), m.offset(), o.flagRate());
       String d = Rules.disposition(t, userKnown, o.threshold(), sampled);

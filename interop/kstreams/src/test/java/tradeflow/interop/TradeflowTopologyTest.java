@@ -50,6 +50,11 @@ class TradeflowTopologyTest {
       users.pipeInput("User_2", (String) null); // tombstone: deleted
       users.pipeInput("User_3", "not json"); // invalid: User_3 stays
       users.pipeInput("User_4", "{\"userid\":4}"); // invalid: User_4 never there
+      users.pipeInput("", user("User_5")); // invalid: an empty key
+      users.pipeInput(null, user("User_5")); // invalid: no key
+      users.pipeInput("User_6", "{\"userid\":\"User_6\",\"regionid\":null}"); // valid
+      users.pipeInput("User_7", user("User_7"));
+      users.pipeInput("User_7", "{\"userid\":\"User_7\",\"UserId\":\"x\"}"); // invalid: User_7 stays
 
       TestInputTopic<String, String> trades =
           d.createInputTopic("stocktrade", new StringSerializer(), new StringSerializer());
@@ -68,8 +73,15 @@ class TradeflowTopologyTest {
       trades.pipeInput("ZVV", trade(1, 1, "User_1"), Instant.ofEpochMilli(T + 60_000)); // 9: next window
       trades.pipeInput("ZVV", trade(1, 1, "User_1"), Instant.ofEpochMilli(T - 7_200_000)); // 10: too late
       trades.pipeInput("WRONG", trade(1, 1, "User_1"), Instant.ofEpochMilli(T + 11)); // 11: re-keyed
-      trades.pipeInput(null, // 12: null key, re-keyed to its symbol
+      trades.pipeInput("ZVV", // 12: counted under its value's symbol, as tradeflow does
           trade(1, 1, "User_1").replace("ZVV", "ABC"), Instant.ofEpochMilli(T + 12));
+      trades.pipeInput(null, trade(1, 1, "User_1"), Instant.ofEpochMilli(T + 13)); // 13: no key
+      trades.pipeInput("", trade(1, 1, "User_1"), Instant.ofEpochMilli(T + 14)); // 14: empty key
+      trades.pipeInput("ZVV", "{\"side\":\"BUY\",\"quantity\":\"1\",\"symbol\":\"ZVV\",\"price\":1}",
+          Instant.ofEpochMilli(T + 15)); // 15: a quoted number
+      trades.pipeInput("ZVV", (String) null, Instant.ofEpochMilli(T + 16)); // 16: no value
+      trades.pipeInput("ZVV", trade(1, 1, "User_5"), Instant.ofEpochMilli(T + 17)); // 17: bad key
+      trades.pipeInput("ZVV", trade(1, 1, "User_6"), Instant.ofEpochMilli(T + 18)); // 18: SEC Flagged
 
       Map<String, String> got =
           new TreeMap<>(
@@ -78,16 +90,16 @@ class TradeflowTopologyTest {
                   .readKeyValuesToMap());
       Map<String, String> want = new TreeMap<>();
       want.put("ZVV@" + T + "@Completed", "3"); // offsets 0, 5, 11
-      want.put("ZVV@" + T + "@Rejected", "3"); // 1, 2, 7
+      want.put("ZVV@" + T + "@Rejected", "4"); // 1, 2, 7, 17
       want.put("ZVV@" + T + "@Pending", "2"); // 3, 8
-      want.put("ZVV@" + T + "@SEC Flagged", "1"); // 4
+      want.put("ZVV@" + T + "@SEC Flagged", "2"); // 4, 18 (User_6 is known)
       want.put("ZVV@" + (T + 60_000) + "@SEC Flagged", "1"); // 9
       want.put("ABC@" + T + "@Completed", "1"); // 12
       assertEquals(want, got);
-      assertEquals(13, stats.trades.get());
-      assertEquals(1, stats.invalidTrades.get());
-      assertEquals(6, stats.users.get());
-      assertEquals(2, stats.invalidUsers.get());
+      assertEquals(19, stats.trades.get());
+      assertEquals(5, stats.invalidTrades.get()); // 6, 13, 14, 15, 16
+      assertEquals(11, stats.users.get());
+      assertEquals(5, stats.invalidUsers.get());
     }
   }
 }
