@@ -6,18 +6,24 @@ KAFKA_PORT ?= 39092
 # Tests that need an external tool fail instead of skipping.
 export TRADEFLOW_REQUIRE_TOOLS := 1
 
-.PHONY: test test-go test-java test-kafka fuzz kafka-up kafka-down proto build
+.PHONY: test test-go test-java test-kafka bench-smoke fuzz kafka-up kafka-down proto build
 
 build:
 	$(GO) build -o tradeflow ./cmd/tradeflow
 
 # Unit tests and the integration suite on the embedded broker, then the
 # integration suite again on a real Apache Kafka broker, then a short fuzz.
-test: test-go test-java test-kafka fuzz
+test: test-go test-java test-kafka fuzz bench-smoke
 
 test-go:
 	$(GO) vet ./...
 	$(GO) test -count=1 -timeout 20m ./...
+
+# A small benchmark run, to prove the benchmark works; speed figures never
+# fail it (BENCHMARKS.md has the real runs).
+bench-smoke:
+	set -o pipefail; $(GO) run ./cmd/tradeflow bench -trades 20000 -restore 20000 -latency-duration 3s \
+	  -partitions-large 50 -wrk-duration 2s -http-backlog 5000 2>&1 | grep -v '^20[0-9][0-9]/'
 
 # The Kafka Streams peer's own tests (the rules, input by input).
 test-java:
