@@ -2,8 +2,10 @@
 // process, and prints figures: backlog drain at a few and at many
 // partitions, a copy-only goka baseline, end-to-end latency at a fixed rate,
 // restore of the count table from its changelog, and HTTP query throughput
-// under wrk. `tradeflow bench` runs it; it never fails on a target, only on
-// a scenario that cannot finish.
+// under wrk. On a real broker, the kstreams scenario compares tradeflow's
+// drain, memory and latency with the Kafka Streams peer (interop/kstreams).
+// `tradeflow bench` runs it; it never fails on a target, only on a scenario
+// that cannot finish.
 package bench
 
 import (
@@ -28,11 +30,16 @@ const (
 	Latency    = "latency"
 	Restore    = "restore"
 	HTTP       = "http"
+	// KStreams needs Options.Kafka, so it is not among the defaults.
+	KStreams = "kstreams"
 )
 
 // Scenarios are every scenario, in the order they run: the copy baseline
 // right after the drain it is compared with, so both see similar noise.
 var Scenarios = []string{Drain, Copy, DrainLarge, Latency, Restore, HTTP}
+
+// known is every scenario, in the order they run.
+var known = append(slices.Clone(Scenarios), KStreams)
 
 // backlogSpan is how far back the pre-produced trades' event times reach:
 // inside the window grace, so no trade is dropped as late.
@@ -54,6 +61,11 @@ type Options struct {
 	Store           processor.Store // where the workers keep their tables
 	Timeout         time.Duration   // bound on one scenario
 	Seed            uint64          // datagen seed
+	Kafka           []string        // a real broker the kstreams scenario owns: it recreates stocktrade and users
+	KStreamsJar     string          // the peer's runnable jar
+	KStreamsJVM     []string        // java options before -jar
+	KStreamsArgs    []string        // the peer's options after those the scenario sets
+	Runs            int             // runs of each side in the kstreams scenario
 	ClientID        string
 	Rules           settlement.Rules
 	Policy          settlement.Policy
@@ -69,6 +81,9 @@ func DefaultOptions() Options {
 		HTTPBacklog: 100_000, Scenarios: Scenarios, Timeout: 15 * time.Minute, Seed: 1,
 		Store: processor.StoreMemory, ClientID: "tradeflow-bench", Rules: settlement.DefaultRules,
 		Policy: settlement.Policy{Grace: time.Hour, Retention: 24 * time.Hour},
+		// interop/kstreams/README.md's settings for this 2-core machine.
+		KStreamsJar: "interop/kstreams/target/lib/kstreams.jar", KStreamsJVM: []string{"-Xmx1g"},
+		KStreamsArgs: []string{"--threads", "2", "--commit-interval-ms", "100"}, Runs: 2,
 	}
 }
 
@@ -90,9 +105,12 @@ func (o Options) validate() error {
 		errs = append(errs, fmt.Errorf("state store %q: want %s or %s", o.Store, processor.StoreMemory, processor.StoreLevelDB))
 	}
 	for _, s := range o.Scenarios {
-		if !slices.Contains(Scenarios, s) {
-			errs = append(errs, fmt.Errorf("unknown scenario %q (want some of %s)", s, strings.Join(Scenarios, ",")))
+		if !slices.Contains(known, s) {
+			errs = append(errs, fmt.Errorf("unknown scenario %q (want some of %s)", s, strings.Join(known, ",")))
 		}
+	}
+	if slices.Contains(o.Scenarios, KStreams) && (len(o.Kafka) == 0 || o.KStreamsJar == "" || o.Runs < 1) {
+		errs = append(errs, fmt.Errorf("scenario %s: needs a real broker (-kafka), the peer's jar and at least one run", KStreams))
 	}
 	if o.Log == nil || o.Out == nil {
 		errs = append(errs, errors.New("log and out are required"))
@@ -120,9 +138,10 @@ func Run(ctx context.Context, o Options) error {
 		Latency:    b.runLatency,
 		Restore:    b.runRestore,
 		HTTP:       b.runHTTP,
+		KStreams:   b.runKStreams,
 	}
 	var errs []error
-	for _, name := range Scenarios {
+	for _, name := range known {
 		if !slices.Contains(o.Scenarios, name) || ctx.Err() != nil {
 			continue
 		}

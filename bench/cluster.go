@@ -50,17 +50,26 @@ func startCluster(o Options, partitions int32) (*cluster, error) {
 		c.close()
 		return nil, err
 	}
+	if err := c.connect(); err != nil {
+		c.close()
+		return nil, err
+	}
+	return c, nil
+}
+
+// connect makes the producer and admin client for c.brokers.
+func (c *cluster) connect() error {
 	// Datagen (Kafka Connect) writes uncompressed by default; linger as
 	// Kafka 4's Java producer.
+	var err error
 	c.kcl, err = kgo.NewClient(kgo.SeedBrokers(c.brokers...), kgo.RequiredAcks(kgo.AllISRAcks()),
 		kgo.ProducerBatchCompression(kgo.NoCompression()), kgo.ProducerLinger(5*time.Millisecond),
 		kgo.MaxBufferedRecords(50_000))
 	if err != nil {
-		c.close()
-		return nil, fmt.Errorf("producer: %w", err)
+		return fmt.Errorf("producer: %w", err)
 	}
 	c.adm = kadm.NewClient(c.kcl)
-	return c, nil
+	return nil
 }
 
 // logBytes is the size of the broker's log, all topics.

@@ -3,10 +3,14 @@ package bench
 import (
 	"bufio"
 	"os"
+	"os/exec"
 	"runtime"
+	"slices"
 	"strings"
 	"syscall"
 	"time"
+
+	"github.com/tradeflow/tradeflow/processor"
 )
 
 // printHeader prints the machine and the settings, and raises the open
@@ -26,7 +30,12 @@ func (b *bench) printHeader() {
 	if o.BrokerOnDisk {
 		where = "log in a temp dir"
 	}
-	b.printf("broker    embedded (kfake) on 127.0.0.1, %s, a fresh one per scenario; it runs in this process, so RSS and fds include it\n", where)
+	if slices.ContainsFunc(o.Scenarios, func(s string) bool { return s != KStreams }) {
+		b.printf("broker    embedded (kfake) on 127.0.0.1, %s, a fresh one per scenario; it runs in this process, so RSS and fds include it\n", where)
+	}
+	if slices.Contains(o.Scenarios, KStreams) {
+		b.printPeerHeader()
+	}
 	b.printf("settings  trades %d, partitions %d and %d, rate %.0f/s, latency %v, restore %d entries, wrk %v after a %d-trade backlog, seed %d, scenarios %s\n",
 		o.Trades, o.Partitions, o.PartitionsLarge, o.Rate, o.LatencyDuration, o.Restore, o.WrkDuration, o.HTTPBacklog, o.Seed, strings.Join(o.Scenarios, ","))
 	b.printf("          rules large trade %d, flag rate %.2f; window grace %v, retention %v; backlog event times span the last %v\n",
@@ -76,4 +85,34 @@ func readTrim(path string) string {
 		return ""
 	}
 	return strings.TrimSpace(string(b))
+}
+
+// printPeerHeader prints the kstreams scenario's settings, both sides'.
+func (b *bench) printPeerHeader() {
+	o := b.o
+	sc := processor.SaramaConfig(o.ClientID)
+	b.printf("kstreams  real broker %s (a separate process: RSS and CPU figures are each side's own process); the scenario deletes and recreates stocktrade, users, tradeflow's topics and groups, and %s* topics\n",
+		strings.Join(o.Kafka, ","), peerPrefix)
+	b.printf("          order: %d drain runs of each side, alternating, on the same %d-trade backlog; then %d latency runs of each, alternating, at %.0f/s for %v after a %v warm-up\n",
+		o.Runs, o.Trades, o.Runs, o.Rate, o.LatencyDuration, latencyWarmup)
+	b.printf("          tradeflow: in-process worker.New + Run, Brokers = the real broker, state store %s, topics %d partitions, groups and topics deleted before each run; GOMAXPROCS %d\n",
+		o.Store, o.Partitions, runtime.GOMAXPROCS(0))
+	b.printf("            sarama (processor.SaramaConfig): version %s, acks %d, idempotent %v, max open requests %d, compression %s, flush %v / %d bytes, channel buffer %d, fetch default %d bytes, offsets initial %d, session %v, heartbeat %v, rebalance %v\n",
+		sc.Version, sc.Producer.RequiredAcks, sc.Producer.Idempotent, sc.Net.MaxOpenRequests, sc.Producer.Compression, sc.Producer.Flush.Frequency,
+		sc.Producer.Flush.Bytes, sc.ChannelBufferSize, sc.Consumer.Fetch.Default, sc.Consumer.Offsets.Initial, sc.Consumer.Group.Session.Timeout,
+		sc.Consumer.Group.Heartbeat.Interval, sc.Consumer.Group.Rebalance.Timeout)
+	b.printf("          Kafka Streams peer: java %s -jar %s %s (+ --bootstrap-servers, --application-id %s<time>-<n>, --output-topic <id>-counts, --threshold %d, --flag-rate %g, --grace-seconds %d; drains add --until-idle 1)\n",
+		strings.Join(o.KStreamsJVM, " "), o.KStreamsJar, strings.Join(o.KStreamsArgs, " "), peerPrefix, o.Rules.LargeTrade, o.Rules.FlagRate, int64(o.Policy.Grace/time.Second))
+	b.printf("            fixed by the peer: processing.guarantee at_least_once (unless --eos), RocksDB stores, record cache 10 MiB (statestore.cache.max.bytes default; flushed on commit), auto.offset.reset earliest, state dir a fresh temp dir; java: %s\n", javaVersion())
+	b.printf("          latency: tradeflow's counts polled over HTTP every %v; the peer's output consumed here with franz-go (long-poll fetch); a trade's latency = first time its symbol's total reached its rank − time handed to the producer\n", pollEvery)
+}
+
+// javaVersion is the first line of `java -version`.
+func javaVersion() string {
+	out, err := exec.Command("java", "-version").CombinedOutput()
+	if err != nil {
+		return "unknown: " + err.Error()
+	}
+	line, _, _ := strings.Cut(strings.TrimSpace(string(out)), "\n")
+	return line
 }

@@ -15,6 +15,7 @@ type results struct {
 	latency           *latencyResult
 	restore           *restoreResult
 	http              *httpResult
+	peer              *peerResult
 	usage             []namedUsage
 	failed            map[string]bool   // scenarios that returned an error
 	skipped           map[string]string // scenarios that could not run, and why
@@ -45,6 +46,9 @@ func (b *bench) rows() []row {
 	// add adds a row whose value needs the named scenarios' results; f
 	// runs only when all of them are there.
 	add := func(figure string, needs []string, have bool, f func() float64, unit string, target float64, atLeast bool) {
+		if !slices.ContainsFunc(needs, func(n string) bool { return slices.Contains(b.o.Scenarios, n) }) {
+			return // none of its scenarios was chosen
+		}
 		x := row{figure: figure, ok: have, unit: unit, target: target, atLeast: atLeast}
 		if have {
 			x.value = f()
@@ -76,6 +80,18 @@ func (b *bench) rows() []row {
 	add("restore", one(Restore), r.restore != nil, func() float64 { return r.restore.rate() }, "entries/s", 100_000, true)
 	add("GET /v1/counts/"+wrkSymbol+" under wrk", one(HTTP), h != nil, func() float64 { return h.ReqPerSec }, "req/s", 20_000, true)
 	add("GET /v1/counts/"+wrkSymbol+" p99 under wrk", one(HTTP), h != nil, func() float64 { return msf(h.P99) }, "ms", 5, false)
+	ks := r.peer
+	ksDone := ks != nil && len(ks.TFDrain) > 0 && len(ks.KSDrain) > 0
+	ksLat := ks != nil && len(ks.TFLat) > 0 && len(ks.KSLat) > 0
+	rss := func(s sideRun) float64 { return float64(s.PeakRSS) }
+	add("drain throughput ÷ Kafka Streams (real broker)", one(KStreams), ksDone, func() float64 { return ks.rate(ks.TFDrain) / ks.rate(ks.KSDrain) }, "×", 0, true)
+	add("drain peak RSS ÷ Kafka Streams (real broker)", one(KStreams), ksDone, func() float64 { return median(ks.TFDrain, rss) / median(ks.KSDrain, rss) }, "×", 0, false)
+	add("latency p50 ÷ Kafka Streams at "+rate+"/s", one(KStreams), ksLat, func() float64 {
+		return median(ks.TFLat, func(s sideRun) float64 { return msf(s.Lat.P50) }) / median(ks.KSLat, func(s sideRun) float64 { return msf(s.Lat.P50) })
+	}, "×", 0, false)
+	add("latency p99 ÷ Kafka Streams at "+rate+"/s", one(KStreams), ksLat, func() float64 {
+		return median(ks.TFLat, func(s sideRun) float64 { return msf(s.Lat.P99) }) / median(ks.KSLat, func(s sideRun) float64 { return msf(s.Lat.P99) })
+	}, "×", 0, false)
 	return rows
 }
 

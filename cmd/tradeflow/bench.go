@@ -18,10 +18,10 @@ import (
 func cmdBench(ctx context.Context, cfg Config, log *slog.Logger, args []string) error {
 	o := bench.DefaultOptions()
 	fs := flag.NewFlagSet("bench", flag.ContinueOnError)
-	fs.Int64Var(&o.Trades, "trades", o.Trades, "trades pre-produced for the drain and copy scenarios")
+	fs.Int64Var(&o.Trades, "trades", o.Trades, "trades pre-produced for the drain, copy and kstreams scenarios")
 	fs.Var(int32Value{&o.Partitions}, "partitions", "partitions of every scenario but drain-large")
 	fs.Var(int32Value{&o.PartitionsLarge}, "partitions-large", "partitions of the drain-large scenario")
-	fs.Float64Var(&o.Rate, "rate", o.Rate, "trades per second of the latency and http scenarios")
+	fs.Float64Var(&o.Rate, "rate", o.Rate, "trades per second of the latency, http and kstreams scenarios")
 	fs.DurationVar(&o.LatencyDuration, "latency-duration", o.LatencyDuration, "how long the latency scenario produces")
 	fs.Int64Var(&o.Restore, "restore", o.Restore, "count-table entries the restore scenario recovers")
 	fs.DurationVar(&o.WrkDuration, "wrk-duration", o.WrkDuration, "how long wrk runs in the http scenario")
@@ -32,6 +32,11 @@ func cmdBench(ctx context.Context, cfg Config, log *slog.Logger, args []string) 
 	fs.BoolVar(&o.BrokerOnDisk, "broker-disk", false, "the embedded broker keeps its log in a temp dir instead of memory")
 	fs.DurationVar(&o.Timeout, "timeout", o.Timeout, "bound on one scenario")
 	fs.Uint64Var(&o.Seed, "seed", o.Seed, "datagen seed")
+	kafka := fs.String("kafka", "", "comma-separated brokers of a real Kafka for the kstreams scenario (the default scenario then); it deletes and recreates stocktrade, users and tradeflow's topics there")
+	fs.StringVar(&o.KStreamsJar, "kstreams-jar", o.KStreamsJar, "the Kafka Streams peer's jar (interop/kstreams/build.sh)")
+	kjvm := fs.String("kstreams-jvm", strings.Join(o.KStreamsJVM, " "), "java options of the peer, space-separated")
+	kargs := fs.String("kstreams-args", strings.Join(o.KStreamsArgs, " "), "the peer's own options, space-separated (see interop/kstreams/README.md)")
+	fs.IntVar(&o.Runs, "runs", o.Runs, "runs of each side in the kstreams scenario")
 	if err := fs.Parse(args); err != nil {
 		if errors.Is(err, flag.ErrHelp) {
 			return nil
@@ -39,6 +44,15 @@ func cmdBench(ctx context.Context, cfg Config, log *slog.Logger, args []string) 
 		return err
 	}
 	o.Scenarios = strings.Split(*scenarios, ",")
+	if *kafka != "" {
+		o.Kafka = strings.Split(*kafka, ",")
+		scenariosSet := false
+		fs.Visit(func(f *flag.Flag) { scenariosSet = scenariosSet || f.Name == "scenarios" })
+		if !scenariosSet {
+			o.Scenarios = []string{bench.KStreams}
+		}
+	}
+	o.KStreamsJVM, o.KStreamsArgs = strings.Fields(*kjvm), strings.Fields(*kargs)
 	o.Store = processor.Store(*store)
 	o.ClientID = cfg.ClientID + "-bench"
 	o.Rules = settlement.Rules{LargeTrade: cfg.LargeTrade, FlagRate: cfg.FlagRate}

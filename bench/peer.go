@@ -1,0 +1,221 @@
+package bench
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"fmt"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"sync"
+	"syscall"
+	"time"
+)
+
+// clockTick is USER_HZ, the unit of /proc/PID/stat CPU times (100 on every
+// Linux build this runs on).
+const clockTick = 100
+
+// peer is one run of the Kafka Streams peer as a subprocess.
+type peer struct {
+	cmd     *exec.Cmd
+	started time.Time
+	stdout  bytes.Buffer
+	errPath string
+	done    chan struct{} // closed when the process has exited
+	waitErr error
+
+	mu      sync.Mutex
+	peakRSS int64 // bytes, the last VmHWM read before it exited
+	cpu     time.Duration
+}
+
+// startPeer starts `java JVM... -jar JAR ARGS...` with its stderr in dir
+// and samples its VmHWM and CPU time every 100 ms until it exits.
+func startPeer(o Options, dir, name string, args []string) (*peer, error) {
+	argv := append(append(append([]string(nil), o.KStreamsJVM...), "-jar", o.KStreamsJar), args...)
+	p := &peer{cmd: exec.Command("java", argv...), errPath: filepath.Join(dir, name+".stderr"), done: make(chan struct{})}
+	errFile, err := os.Create(p.errPath)
+	if err != nil {
+		return nil, err
+	}
+	p.cmd.Stdout, p.cmd.Stderr = &p.stdout, errFile
+	p.started = time.Now()
+	if err := p.cmd.Start(); err != nil {
+		errFile.Close()
+		return nil, fmt.Errorf("start the Kafka Streams peer: %w", err)
+	}
+	go func() {
+		p.waitErr = p.cmd.Wait()
+		errFile.Close()
+		close(p.done)
+	}()
+	go p.sample()
+	return p, nil
+}
+
+func (p *peer) sample() {
+	t := time.NewTicker(100 * time.Millisecond)
+	defer t.Stop()
+	pid := strconv.Itoa(p.cmd.Process.Pid)
+	for {
+		if hwm, err := pidStatusKB(pid, "VmHWM"); err == nil {
+			cpu, cerr := pidCPU(pid)
+			p.mu.Lock()
+			p.peakRSS = max(p.peakRSS, hwm<<10)
+			if cerr == nil {
+				p.cpu = cpu
+			}
+			p.mu.Unlock()
+		}
+		select {
+		case <-p.done:
+			return
+		case <-t.C:
+		}
+	}
+}
+
+// exited returns an error if the process has exited.
+func (p *peer) exited() error {
+	select {
+	case <-p.done:
+		return fmt.Errorf("the Kafka Streams peer exited early (%v): %s", p.waitErr, p.stderrTail())
+	default:
+		return nil
+	}
+}
+
+// stop sends SIGTERM unless term is false, waits up to wait for the exit
+// and returns the summary line.
+func (p *peer) stop(term bool, wait time.Duration) (summary, error) {
+	if term {
+		if err := p.cmd.Process.Signal(syscall.SIGTERM); err != nil && !errors.Is(err, os.ErrProcessDone) {
+			return summary{}, err
+		}
+	}
+	select {
+	case <-p.done:
+	case <-time.After(wait):
+	}
+	select {
+	case <-p.done:
+	default:
+		p.cmd.Process.Kill() //nolint:errcheck // reported below
+		<-p.done
+		return summary{}, fmt.Errorf("the Kafka Streams peer did not exit within %v; killed: %s", wait, p.stderrTail())
+	}
+	// The JVM exits with 128 + SIGTERM after its shutdown hooks ran.
+	var ee *exec.ExitError
+	if p.waitErr != nil && !(term && errors.As(p.waitErr, &ee) && ee.ExitCode() == 128+int(syscall.SIGTERM)) {
+		return summary{}, fmt.Errorf("the Kafka Streams peer: %w: %s", p.waitErr, p.stderrTail())
+	}
+	return parseSummary(p.stdout.String())
+}
+
+// usage is the process's peak RSS and CPU as last sampled.
+func (p *peer) usage(wall time.Duration) (peakRSS int64, cores float64) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	return p.peakRSS, p.cpu.Seconds() / wall.Seconds()
+}
+
+func (p *peer) stderrTail() string {
+	b, err := os.ReadFile(p.errPath)
+	if err != nil {
+		return err.Error()
+	}
+	lines := strings.Split(strings.TrimSpace(string(b)), "\n")
+	lines = lines[max(0, len(lines)-3):]
+	for i, l := range lines {
+		if len(l) > 300 {
+			lines[i] = l[:300] + "…"
+		}
+	}
+	return strings.Join(lines, " | ")
+}
+
+// summary is the peer's summary line, "kstreams: k=v k=v ...".
+type summary struct {
+	raw string
+	kv  map[string]string
+}
+
+func parseSummary(out string) (summary, error) {
+	for _, line := range strings.Split(strings.TrimSpace(out), "\n") {
+		rest, ok := strings.CutPrefix(line, "kstreams: ")
+		if !ok {
+			continue
+		}
+		s := summary{raw: rest, kv: map[string]string{}}
+		for _, f := range strings.Fields(rest) {
+			if k, v, ok := strings.Cut(f, "="); ok {
+				s.kv[k] = v
+			}
+		}
+		return s, nil
+	}
+	return summary{}, fmt.Errorf("no summary line in the peer's output %q", out)
+}
+
+func (s summary) int(key string) int64 {
+	n, err := strconv.ParseInt(s.kv[key], 10, 64)
+	if err != nil {
+		return -1
+	}
+	return n
+}
+
+// pidStatusKB reads a "Name: N kB" line of /proc/PID/status.
+func pidStatusKB(pid, name string) (int64, error) {
+	b, err := os.ReadFile("/proc/" + pid + "/status")
+	if err != nil {
+		return 0, err
+	}
+	for _, line := range strings.Split(string(b), "\n") {
+		if v, ok := strings.CutPrefix(line, name+":"); ok {
+			return strconv.ParseInt(strings.TrimSuffix(strings.TrimSpace(v), " kB"), 10, 64)
+		}
+	}
+	return 0, fmt.Errorf("no %s in /proc/%s/status", name, pid)
+}
+
+// pidCPU is the user + system CPU time of /proc/PID/stat.
+func pidCPU(pid string) (time.Duration, error) {
+	b, err := os.ReadFile("/proc/" + pid + "/stat")
+	if err != nil {
+		return 0, err
+	}
+	// Fields after the parenthesised command name; utime and stime are
+	// fields 14 and 15 of the whole line, 12 and 13 after it.
+	_, rest, ok := strings.Cut(string(b), ") ")
+	f := strings.Fields(rest)
+	if !ok || len(f) < 13 {
+		return 0, fmt.Errorf("/proc/%s/stat: unexpected format", pid)
+	}
+	ut, err1 := strconv.ParseInt(f[11], 10, 64)
+	st, err2 := strconv.ParseInt(f[12], 10, 64)
+	if err := errors.Join(err1, err2); err != nil {
+		return 0, err
+	}
+	return time.Duration(ut+st) * time.Second / clockTick, nil
+}
+
+// peerDeadline bounds waiting for a run of the peer to exit after its work.
+const peerDeadline = 60 * time.Second
+
+// waitExit is for a peer started with --until-idle: it should exit by
+// itself shortly after draining.
+func (p *peer) waitExit(ctx context.Context) (summary, error) {
+	select {
+	case <-ctx.Done():
+		return p.stop(true, 30*time.Second)
+	case <-p.done:
+		return p.stop(false, 0)
+	case <-time.After(peerDeadline):
+		return p.stop(true, 30*time.Second)
+	}
+}
