@@ -2,28 +2,85 @@ package processor
 
 import (
 	"context"
+	"errors"
+	"io"
+	"log/slog"
+	"net"
+	"syscall"
+	"time"
 
 	"github.com/IBM/sarama"
 	"github.com/lovoo/goka"
+)
+
+// Backoff between attempts to join while the brokers are unreachable.
+const (
+	rejoinBackoffMin = 250 * time.Millisecond
+	rejoinBackoffMax = 5 * time.Second
 )
 
 // rejoiningGroup rejoins at once when a session ends in a rebalance. goka's
 // processor sleeps a fixed 5 s after every ended session before it calls
 // Consume again (processor.go, rebalanceLoop), which adds 5 s to every
 // takeover; looping here, inside Consume, skips that sleep. goka still sees
-// each session's Setup and Cleanup, and Consume still returns on an error
-// or when ctx is done.
+// each session's Setup and Cleanup.
+//
+// It also rides out brokers that are unreachable for a while (a broker
+// restart, a network cut): sarama's Consume gives up after a few quick
+// metadata and coordinator retries, and goka then stops the processor for
+// good, so the whole worker would exit and restart. A transient error
+// (see transient) is retried here with backoff until ctx is done; any other
+// error is returned, as before.
 type rejoiningGroup struct{ sarama.ConsumerGroup }
 
 func (g rejoiningGroup) Consume(ctx context.Context, topics []string, h sarama.ConsumerGroupHandler) error {
+	backoff := rejoinBackoffMin
 	for {
-		if err := g.ConsumerGroup.Consume(ctx, topics, h); err != nil {
-			return err
-		}
+		err := g.ConsumerGroup.Consume(ctx, topics, h)
 		if ctx.Err() != nil {
 			return nil
 		}
+		if err == nil {
+			backoff = rejoinBackoffMin
+			continue
+		}
+		if !transient(err) {
+			return err
+		}
+		slog.Warn("consumer group: brokers unreachable; will rejoin", "topics", topics, "retry_in", backoff, "err", err)
+		select {
+		case <-ctx.Done():
+			return nil
+		case <-time.After(backoff):
+		}
+		backoff = min(2*backoff, rejoinBackoffMax)
 	}
+}
+
+// transient reports whether a later attempt to consume may succeed where
+// this one failed with err: the brokers unreachable or restarting, the
+// group coordinator moving or loading, the group rebalancing.
+func transient(err error) bool {
+	var nerr net.Error
+	var kerr sarama.KError
+	switch {
+	case errors.Is(err, sarama.ErrClosedConsumerGroup), errors.Is(err, sarama.ErrClosedClient):
+		return false
+	case errors.Is(err, sarama.ErrOutOfBrokers), errors.Is(err, sarama.ErrNotConnected),
+		errors.Is(err, io.EOF), errors.Is(err, io.ErrUnexpectedEOF),
+		errors.Is(err, syscall.ECONNREFUSED), errors.Is(err, syscall.ECONNRESET), errors.Is(err, syscall.EPIPE),
+		errors.As(err, &nerr):
+		return true
+	case errors.As(err, &kerr):
+		switch kerr {
+		case sarama.ErrNotCoordinatorForConsumer, sarama.ErrConsumerCoordinatorNotAvailable,
+			sarama.ErrOffsetsLoadInProgress, sarama.ErrRebalanceInProgress, sarama.ErrRequestTimedOut,
+			sarama.ErrUnknownMemberId, sarama.ErrIllegalGeneration, sarama.ErrFencedInstancedId,
+			sarama.ErrNotLeaderForPartition, sarama.ErrLeaderNotAvailable, sarama.ErrNetworkException:
+			return true
+		}
+	}
+	return false
 }
 
 // consumerGroupBuilder builds rejoining consumer groups from a copy of cfg.

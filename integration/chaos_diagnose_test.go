@@ -1,0 +1,175 @@
+package integration
+
+import (
+	"context"
+	"fmt"
+	"sort"
+	"strings"
+	"time"
+
+	"github.com/twmb/franz-go/pkg/kgo"
+	"google.golang.org/protobuf/proto"
+
+	pb "github.com/tradeflow/tradeflow/proto"
+)
+
+// srcID is a trade's identity: its stocktrade partition and offset.
+type srcID struct {
+	Partition int32
+	Offset    int64
+}
+
+// readTopic reads every record of topic, directly from the broker.
+func (c *chaos) readTopic(topic string) []*kgo.Record {
+	t := c.t
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
+	defer cancel()
+	ends, err := c.obs.admin.ListEndOffsets(ctx, topic)
+	if err == nil {
+		err = ends.Error()
+	}
+	if err != nil {
+		t.Fatalf("%s end offsets: %v", topic, err)
+	}
+	var total int64
+	for _, ps := range ends {
+		for _, l := range ps {
+			total += l.Offset
+		}
+	}
+	cl, err := kgo.NewClient(kgo.SeedBrokers(c.brokerAddr), kgo.ConsumeTopics(topic),
+		kgo.ConsumeResetOffset(kgo.NewOffset().AtStart()), directDialer(c.brokerAddr, c.proxy.Addr()))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer cl.Close()
+	var out []*kgo.Record
+	for int64(len(out)) < total && ctx.Err() == nil {
+		cl.PollFetches(ctx).EachRecord(func(r *kgo.Record) { out = append(out, r) })
+	}
+	if int64(len(out)) < total {
+		t.Fatalf("read %d of %d %s records", len(out), total, topic)
+	}
+	return out
+}
+
+// diagnoseLoss explains lost counts from what tradeflow-windows (the
+// count step's input) holds. A trade is not counted when its settlement
+// never reached tradeflow-windows, or when it first arrived there after a
+// later trade of the same source partition for the same window: the count
+// step keeps the highest source offset applied per window and skips
+// anything at or below it as a replay.
+func (c *chaos) diagnoseLoss(trades map[int][]srcID, lostBy map[winKey]int64) string {
+	type firstSeen struct {
+		late bool   // a higher offset of its source partition reached its window first
+		how  string // where, and who wrote it and the higher one
+	}
+	seen := map[srcID]firstSeen{}
+	highest := map[string]map[int32]int64{} // window key: source partition: highest offset so far
+	highestAt := map[string]*kgo.Record{}   // window key and source partition: the record that set it
+	recs := c.readTopic("tradeflow-windows")
+	// Per windows partition, in offset order (the count step's order).
+	sort.SliceStable(recs, func(i, j int) bool {
+		if recs[i].Partition != recs[j].Partition {
+			return recs[i].Partition < recs[j].Partition
+		}
+		return recs[i].Offset < recs[j].Offset
+	})
+	for _, r := range recs {
+		var s pb.TradeSettlement
+		if err := proto.Unmarshal(r.Value, &s); err != nil {
+			continue
+		}
+		id := srcID{s.SourcePartition, s.SourceOffset}
+		key := string(r.Key)
+		if highest[key] == nil {
+			highest[key] = map[int32]int64{}
+		}
+		h, ok := highest[key][id.Partition]
+		hk := fmt.Sprintf("%s/%d", key, id.Partition)
+		if _, dup := seen[id]; !dup {
+			f := firstSeen{late: ok && h > id.Offset}
+			if f.late {
+				hr := highestAt[hk]
+				f.how = fmt.Sprintf("windows %d/%d (producer %d.%d, %v) after source offset %d at windows %d/%d (producer %d.%d, %v)",
+					r.Partition, r.Offset, r.ProducerID, r.ProducerEpoch, r.Timestamp.Format("15:04:05.000"),
+					h, hr.Partition, hr.Offset, hr.ProducerID, hr.ProducerEpoch, hr.Timestamp.Format("15:04:05.000"))
+			}
+			seen[id] = f
+		}
+		if !ok || id.Offset > h {
+			highest[key][id.Partition] = id.Offset
+			highestAt[hk] = r
+		}
+	}
+	var missing, late int
+	explained := map[winKey]int64{}
+	var examples []string
+	for i, o := range c.wl.wins {
+		if o.disp < 0 || !c.prod.wasAcked(i) {
+			continue
+		}
+		for _, id := range trades[i] {
+			f, ok := seen[id]
+			switch {
+			case !ok:
+				missing++
+				explained[o.key]++
+			case f.late:
+				late++
+				explained[o.key]++
+			default:
+				continue
+			}
+			if len(examples) < 8 {
+				examples = append(examples, fmt.Sprintf("trade %d at stocktrade %d/%d (%s@%d): in tradeflow-windows %v; %s",
+					i, id.Partition, id.Offset, o.key.Symbol, o.key.Start, ok, f.how))
+			}
+		}
+	}
+	match := true
+	for k, n := range lostBy {
+		if explained[k] != n {
+			match = false
+		}
+	}
+	return fmt.Sprintf("tradeflow-windows holds %d records; %d acknowledged trades have no settlement there, %d reached their window only after a later trade of the same source partition (skipped as replays); this explains every window's loss: %v\n  %s",
+		len(recs), missing, late, match, strings.Join(examples, "\n  "))
+}
+
+// changelogCounts reads the count table's changelog: the newest value of
+// every window, as a worker recovering from it would hold them.
+func (c *chaos) changelogCounts() map[winKey]tally {
+	got := map[winKey]tally{}
+	for _, r := range c.readTopic("tradeflow-count-table") {
+		sym, start, ok := parseWindowKey(string(r.Key))
+		if !ok {
+			continue
+		}
+		k := winKey{sym, start}
+		if r.Value == nil {
+			delete(got, k)
+			continue
+		}
+		var w pb.WindowCounts
+		if err := proto.Unmarshal(r.Value, &w); err != nil {
+			c.t.Fatalf("count table %s: %v", r.Key, err)
+		}
+		got[k] = tally{w.Completed, w.Pending, w.Flagged, w.Rejected}
+	}
+	return got
+}
+
+// parseWindowKey splits "SYMBOL@windowStart".
+func parseWindowKey(key string) (string, int64, bool) {
+	i := strings.LastIndexByte(key, '@')
+	if i < 0 {
+		return "", 0, false
+	}
+	var start int64
+	if _, err := fmt.Sscan(key[i+1:], &start); err != nil {
+		return "", 0, false
+	}
+	return key[:i], start, true
+}

@@ -1,0 +1,39 @@
+package processor
+
+import (
+	"errors"
+	"fmt"
+	"io"
+	"syscall"
+	"testing"
+
+	"github.com/IBM/sarama"
+)
+
+func TestTransient(t *testing.T) {
+	tests := []struct {
+		name string
+		err  error
+		want bool
+	}{
+		{"brokers unreachable", sarama.Wrap(sarama.ErrOutOfBrokers, fmt.Errorf("write tcp: %w", syscall.EPIPE)), true},
+		{"connection refused", fmt.Errorf("dial: %w", syscall.ECONNREFUSED), true},
+		{"connection reset", fmt.Errorf("read: %w", syscall.ECONNRESET), true},
+		{"eof", fmt.Errorf("kafka: error while consuming x/1: %w", io.EOF), true},
+		{"not connected", sarama.ErrNotConnected, true},
+		{"coordinator moving", sarama.ErrNotCoordinatorForConsumer, true},
+		{"coordinator loading", sarama.ErrOffsetsLoadInProgress, true},
+		{"unknown member after a broker restart", sarama.ErrUnknownMemberId, true},
+		{"group closed", sarama.ErrClosedConsumerGroup, false},
+		{"client closed", sarama.ErrClosedClient, false},
+		{"not authorized", sarama.ErrGroupAuthorizationFailed, false},
+		{"setup failed", errors.New("error setting up partition processor"), false},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			if got := transient(tt.err); got != tt.want {
+				t.Errorf("transient(%v) = %v, want %v", tt.err, got, tt.want)
+			}
+		})
+	}
+}
