@@ -10,6 +10,7 @@ import (
 	"net/http"
 	"os"
 	"path/filepath"
+	"syscall"
 	"time"
 
 	"github.com/tradeflow/tradeflow/broker"
@@ -103,8 +104,27 @@ func topicPlan(cfg Config) processor.TopicPlan {
 	return processor.TopicPlan{Partitions: cfg.Partitions, Replication: cfg.Replication}
 }
 
+// logFileLimit says how many files the process may open. Go raises the
+// soft limit to the hard one at start-up where allowed; LevelDB state needs
+// about four files per partition and table, so a low hard limit is named.
+func logFileLimit(cfg Config, log *slog.Logger) {
+	var l syscall.Rlimit
+	if err := syscall.Getrlimit(syscall.RLIMIT_NOFILE, &l); err != nil {
+		log.Warn("cannot read the open-files limit", "err", err)
+		return
+	}
+	need := uint64(cfg.Partitions)*8 + 256
+	if cfg.StateStore == string(processor.StoreLevelDB) && l.Cur < need {
+		log.Warn("open-files limit is low for LevelDB state; raise the hard limit (ulimit -n) or use TRADEFLOW_STATE_STORE=memory",
+			"soft", l.Cur, "hard", l.Max, "wanted", need)
+		return
+	}
+	log.Info("open-files limit", "soft", l.Cur, "hard", l.Max)
+}
+
 // runWorker runs the processor groups, the count view and the HTTP server.
 func runWorker(ctx context.Context, cfg Config, log *slog.Logger, brokers []string, extra ...component) error {
+	logFileLimit(cfg, log)
 	w, err := worker.New(worker.Options{
 		Brokers: brokers, DataDir: cfg.DataDir, Store: processor.Store(cfg.StateStore), ClientID: cfg.ClientID, Topics: topicPlan(cfg), Log: log,
 		Sarama: cfg.saramaConfig(cfg.ClientID),
