@@ -64,3 +64,6 @@ func (c *Counts) Recovered() bool { return c.view.Recovered() }
 func (c *Counts) Windows(symbol string, from, to int64) ([]Window, error) {
 	return c.index.windows(symbol, from, to), nil
 }
+
+// Answer is the encoded /v1/counts answer for all of symbol's windows.
+func (c *Counts) Answer(symbol string) ([]byte, error) { return c.index.answer(symbol) }

@@ -1,6 +1,8 @@
 package views
 
 import (
+	"encoding/json"
+	"math"
 	"sort"
 	"sync"
 
@@ -25,6 +27,8 @@ type index struct {
 type symbolWindows struct {
 	byStart map[int64]Window
 	sorted  []Window // newest first; nil when an update made it stale
+	body    []byte   // the /v1/counts answer of all windows; nil when stale
+	version uint64   // counts the updates, so a body built from older windows is not kept
 }
 
 func newIndex() *index { return &index{symbols: map[string]*symbolWindows{}} }
@@ -78,7 +82,8 @@ func (ix *index) apply(key string, value []byte) {
 			Completed: w.Completed, Pending: w.Pending, Flagged: w.Flagged, Rejected: w.Rejected,
 		}
 	}
-	sw.sorted = nil
+	sw.sorted, sw.body = nil, nil
+	sw.version++
 }
 
 // windows returns symbol's windows with start in [from, to], newest first.
@@ -113,4 +118,36 @@ func (ix *index) windows(symbol string, from, to int64) []Window {
 	out := make([]Window, hi-lo)
 	copy(out, sorted[lo:hi])
 	return out
+}
+
+// answer returns the encoded /v1/counts answer for all of symbol's windows,
+// encoding it once per change of the symbol's windows: a symbol that is
+// read more often than it changes is served without encoding.
+func (ix *index) answer(symbol string) ([]byte, error) {
+	ix.mu.RLock()
+	sw := ix.symbols[symbol]
+	var body []byte
+	var version uint64
+	if sw != nil {
+		body, version = sw.body, sw.version
+	}
+	ix.mu.RUnlock()
+	if body != nil {
+		return body, nil
+	}
+	ws := ix.windows(symbol, math.MinInt64, math.MaxInt64)
+	if ws == nil {
+		ws = []Window{}
+	}
+	b, err := json.Marshal(countsResponse{Symbol: symbol, Windows: ws})
+	if err != nil {
+		return nil, err
+	}
+	b = append(b, '\n')
+	ix.mu.Lock()
+	if cur := ix.symbols[symbol]; cur != nil && cur == sw && cur.version == version {
+		cur.body = b // still current: no update since version was read
+	}
+	ix.mu.Unlock()
+	return b, nil
 }

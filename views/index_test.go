@@ -3,6 +3,7 @@ package views
 import (
 	"fmt"
 	"math"
+	"strings"
 	"testing"
 
 	"github.com/tradeflow/tradeflow/processor"
@@ -41,5 +42,24 @@ func TestIndexFollowsChangelog(t *testing.T) {
 	ix.apply(settlement.WindowKey("ZVV", 120_000), nil)
 	if got := ix.windows("ZVV", math.MinInt64, math.MaxInt64); len(got) != 0 {
 		t.Fatalf("after deleting every window: %v", got)
+	}
+}
+
+// The encoded answer follows updates.
+func TestIndexAnswer(t *testing.T) {
+	ix := newIndex()
+	b, _ := ix.answer("ZVV")
+	if string(b) != `{"symbol":"ZVV","windows":[]}`+"\n" {
+		t.Fatalf("unknown symbol: %s", b)
+	}
+	ix.apply(settlement.WindowKey("ZVV", 60_000), encode(t, &pb.WindowCounts{Completed: 1}))
+	first, _ := ix.answer("ZVV")
+	again, _ := ix.answer("ZVV")
+	if string(first) != string(again) || !strings.Contains(string(first), `"completed":1`) {
+		t.Fatalf("answers %s, %s", first, again)
+	}
+	ix.apply(settlement.WindowKey("ZVV", 60_000), encode(t, &pb.WindowCounts{Completed: 2}))
+	if b, _ := ix.answer("ZVV"); !strings.Contains(string(b), `"completed":2`) {
+		t.Fatalf("after an update: %s", b)
 	}
 }
