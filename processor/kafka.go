@@ -43,8 +43,14 @@ func SaramaConfig(clientID string) *sarama.Config {
 	c.Producer.RequiredAcks = sarama.WaitForAll
 	c.Producer.Idempotent = true
 	c.Net.MaxOpenRequests = 1
-	c.Producer.Retry.Max = 10
-	c.Producer.Retry.Backoff = 250 * time.Millisecond
+	// Ride out a broker restart or a lost connection (tens of seconds)
+	// instead of failing the emit, which stops the processor and the
+	// worker: up to 120 retries, backing off to 1 s between them, and
+	// metadata refreshes that keep trying.
+	c.Producer.Retry.Max = 120
+	c.Producer.Retry.BackoffFunc = backoff(100*time.Millisecond, time.Second)
+	c.Metadata.Retry.Max = 30
+	c.Metadata.Retry.BackoffFunc = backoff(100*time.Millisecond, time.Second)
 	c.Producer.Compression = sarama.CompressionLZ4
 	c.Producer.Flush.Frequency = 5 * time.Millisecond
 	c.Producer.Flush.Bytes = 256 << 10
@@ -62,6 +68,17 @@ func SaramaConfig(clientID string) *sarama.Config {
 	c.Consumer.Group.Heartbeat.Interval = time.Second
 	c.Consumer.Group.Rebalance.Timeout = 10 * time.Second
 	return c
+}
+
+// backoff doubles from first up to max with each retry.
+func backoff(first, max time.Duration) func(retries, maxRetries int) time.Duration {
+	return func(retries, _ int) time.Duration {
+		d := first
+		for i := 0; i < retries && d < max; i++ {
+			d *= 2
+		}
+		return min(d, max)
+	}
 }
 
 // clone copies a sarama config so builders may write into it.
