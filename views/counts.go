@@ -8,6 +8,7 @@ import (
 
 	"github.com/lovoo/goka"
 
+	"github.com/tradeflow/tradeflow/memstore"
 	"github.com/tradeflow/tradeflow/processor"
 	"github.com/tradeflow/tradeflow/settlement"
 )
@@ -45,7 +46,13 @@ type Counts struct {
 // NewCounts builds the view; Run starts it.
 func NewCounts(brokers []string, b processor.Builders, opts ...goka.ViewOption) (*Counts, error) {
 	ix := newIndex()
-	o := append(b.ViewOptions(), goka.WithViewCallback(ix.updateCallback()))
+	// The index is fed only by the update callback, which sees what the
+	// view reads from the changelog: with a persistent store the view
+	// would resume from its stored offset and the index would miss every
+	// window stored before. So this view always rebuilds, in memory, from
+	// the start of the changelog.
+	o := append(b.ViewOptions(), goka.WithViewCallback(ix.updateCallback()),
+		goka.WithViewStorageBuilder(memstore.Builder()))
 	v, err := goka.NewView(brokers, processor.CountTable, processor.CountsCodec, append(o, opts...)...)
 	if err != nil {
 		return nil, fmt.Errorf("count table view: %w", err)
