@@ -6,6 +6,7 @@ import (
 	"io"
 	"log/slog"
 	"net"
+	"strings"
 	"syscall"
 	"time"
 
@@ -13,10 +14,13 @@ import (
 	"github.com/lovoo/goka"
 )
 
-// Backoff between attempts to join while the brokers are unreachable.
+// Backoff between attempts to join while the brokers are unreachable, and
+// how long an error that is not known to be transient may go on before
+// Consume gives up.
 const (
 	rejoinBackoffMin = 250 * time.Millisecond
 	rejoinBackoffMax = 5 * time.Second
+	rejoinGiveUp     = 2 * time.Minute
 )
 
 // rejoiningGroup rejoins at once when a session ends in a rebalance. goka's
@@ -29,25 +33,35 @@ const (
 // restart, a network cut): sarama's Consume gives up after a few quick
 // metadata and coordinator retries, and goka then stops the processor for
 // good, so the whole worker would exit and restart. A transient error
-// (see transient) is retried here with backoff until ctx is done; any other
-// error is returned, as before.
+// (see transient) is retried here with backoff until ctx is done. Any other
+// error is retried too until it has gone on for rejoinGiveUp, then
+// returned: goka's own session set-up errors (recovering a table partition
+// when the connection drops) wrap the broker error as text, so they cannot
+// be told apart from a lasting fault by their type.
 type rejoiningGroup struct{ sarama.ConsumerGroup }
 
 func (g rejoiningGroup) Consume(ctx context.Context, topics []string, h sarama.ConsumerGroupHandler) error {
 	backoff := rejoinBackoffMin
+	var failingSince time.Time
 	for {
 		err := g.ConsumerGroup.Consume(ctx, topics, h)
 		if ctx.Err() != nil {
 			return nil
 		}
 		if err == nil {
-			backoff = rejoinBackoffMin
+			backoff, failingSince = rejoinBackoffMin, time.Time{}
 			continue
 		}
-		if !transient(err) {
+		if errors.Is(err, sarama.ErrClosedConsumerGroup) {
 			return err
 		}
-		slog.Warn("consumer group: brokers unreachable; will rejoin", "topics", topics, "retry_in", backoff, "err", err)
+		if failingSince.IsZero() {
+			failingSince = time.Now()
+		}
+		if !transient(err) && time.Since(failingSince) > rejoinGiveUp {
+			return err
+		}
+		slog.Warn("consumer group: cannot join or set up a session; will retry", "topics", topics, "retry_in", backoff, "err", err)
 		select {
 		case <-ctx.Done():
 			return nil
@@ -77,6 +91,16 @@ func transient(err error) bool {
 			sarama.ErrOffsetsLoadInProgress, sarama.ErrRebalanceInProgress, sarama.ErrRequestTimedOut,
 			sarama.ErrUnknownMemberId, sarama.ErrIllegalGeneration, sarama.ErrFencedInstancedId,
 			sarama.ErrNotLeaderForPartition, sarama.ErrLeaderNotAvailable, sarama.ErrNetworkException:
+			return true
+		}
+	}
+	// goka reports a partition that failed to set up (its table could not
+	// be read while the brokers were away) with %v, not %w, so the cause
+	// survives only in the text.
+	msg := err.Error()
+	for _, cause := range []string{": EOF", "broken pipe", "connection refused", "connection reset",
+		"broker not connected", "run out of available brokers", "i/o timeout"} {
+		if strings.Contains(msg, cause) {
 			return true
 		}
 	}

@@ -28,6 +28,8 @@ func TestTransient(t *testing.T) {
 		{"client closed", sarama.ErrClosedClient, false},
 		{"not authorized", sarama.ErrGroupAuthorizationFailed, false},
 		{"setup failed", errors.New("error setting up partition processor"), false},
+		{"setup failed while the broker was away", errors.New("error setting up (partition=1): Setup failed. Cannot start processor for partition 1: kafka: error while consuming tradeflow-count-table/1: EOF"), true},
+		{"authorization failure in text", errors.New("Setup failed: kafka server: The client is not authorized to access this group"), false},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
