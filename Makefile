@@ -57,7 +57,11 @@ proto:
 # The long chaos run: a few hundred thousand trades while workers are
 # killed and restarted, the broker is restarted and the connection to it is
 # cut (through Toxiproxy) for 30 s; every per-minute count must equal the
-# ground truth. `go test ./integration/` runs the short version.
-.PHONY: chaos
+# ground truth. Opt-in (see README, "Known gap"); `make chaos-short` runs
+# the short version.
+.PHONY: chaos chaos-short
+chaos-short:
+	TRADEFLOW_CHAOS=short $(GO) test -count=1 -run TestChaos -v -timeout 10m ./integration/
+
 chaos:
 	TRADEFLOW_CHAOS=full $(GO) test -count=1 -run TestChaos -v -timeout 30m ./integration/
