@@ -78,7 +78,11 @@ func TestChaos(t *testing.T) {
 	// producers' sequence numbers (it saves them only when it stops
 	// cleanly), so it answers in-order retries with OutOfOrderSequenceNumber
 	// and producers fail or reorder records, which Apache Kafka, rebuilding
-	// producer state from its log, does not do.
+	// producer state from its log, does not do. (The same error also came
+	// after a 30 s cut without any restart: when sarama fails a record it
+	// could not deliver, it bumps the producer epoch and restarts every
+	// partition's sequence at 0 while records numbered under the old epoch
+	// are still queued, and the broker refuses those.)
 	// TRADEFLOW_CHAOS_BROKER_SIGNAL=KILL restarts it with SIGKILL anyway.
 	switch sig := os.Getenv("TRADEFLOW_CHAOS_BROKER_SIGNAL"); sig {
 	case "", "TERM":
