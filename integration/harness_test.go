@@ -233,8 +233,18 @@ func (c *cluster) clean(tb testing.TB) {
 			topics = append(topics, t)
 		}
 	}
+	c.deleteTopics(ctx, tb, topics)
+}
+
+// deleteTopics deletes topics and waits until the cluster no longer lists
+// them (deletion is asynchronous on Apache Kafka).
+func (c *cluster) deleteTopics(ctx context.Context, tb testing.TB, topics []string) {
+	tb.Helper()
+	if len(topics) == 0 {
+		return
+	}
 	if _, err := c.Admin.DeleteTopics(ctx, topics...); err != nil {
-		tb.Fatalf("delete topics: %v", err)
+		tb.Fatalf("delete topics %v: %v", topics, err)
 	}
 	for {
 		td, err := c.Admin.ListTopics(ctx)
@@ -252,7 +262,7 @@ func (c *cluster) clean(tb testing.TB) {
 		}
 		select {
 		case <-ctx.Done():
-			tb.Fatalf("%d tradeflow topics still exist after deletion", left)
+			tb.Fatalf("topics %v still exist after deletion", topics)
 		case <-time.After(200 * time.Millisecond):
 		}
 	}

@@ -416,30 +416,5 @@ func (c *cluster) deleteKstreams(tb testing.TB) {
 			topics = append(topics, t)
 		}
 	}
-	if len(topics) == 0 {
-		return
-	}
-	if _, err := c.Admin.DeleteTopics(ctx, topics...); err != nil {
-		tb.Fatalf("delete topics %v: %v", topics, err)
-	}
-	for {
-		td, err := c.Admin.ListTopics(ctx)
-		if err != nil {
-			tb.Fatalf("list topics: %v", err)
-		}
-		left := 0
-		for _, t := range topics {
-			if td.Has(t) {
-				left++
-			}
-		}
-		if left == 0 {
-			return
-		}
-		select {
-		case <-ctx.Done():
-			tb.Fatalf("topics %v still exist after deletion", topics)
-		case <-time.After(200 * time.Millisecond):
-		}
-	}
+	c.deleteTopics(ctx, tb, topics)
 }
