@@ -17,9 +17,10 @@ const ExpireVisit = "expire"
 // Counter is the count group: per symbol and tumbling minute, the number of
 // settlements of each disposition, in a changelog-backed table with one
 // entry per window (key "SYMBOL@windowStart"). It keeps, per source
-// partition, the highest source offset applied, so a settlement replayed
-// after a crash is skipped: counts are effectively-once without Kafka
-// transactions.
+// partition, the highest source offset applied and any gaps below it (see
+// take), so a settlement replayed after a crash is skipped while one whose
+// first write was lost is counted: counts are effectively-once without
+// Kafka transactions.
 type Counter struct {
 	Policy  settlement.Policy
 	Metrics *Metrics
@@ -79,8 +80,7 @@ func (c *Counter) count(ctx goka.Context, msg any) {
 	if w == nil {
 		w = &pb.WindowCounts{Symbol: symbol, WindowStart: start}
 	}
-	applied := appliedFor(w, s.SourcePartition)
-	if applied.Offset >= s.SourceOffset {
+	if !take(appliedFor(w, s.SourcePartition), s.SourceOffset, s.WindowPrevOffset) {
 		// A replay. Its update may be in local state but not in the
 		// changelog (a crash between the two), where the views read it:
 		// write the unchanged value again so the changelog holds it.
@@ -88,7 +88,6 @@ func (c *Counter) count(ctx goka.Context, msg any) {
 		ctx.SetValue(w)
 		return
 	}
-	applied.Offset = s.SourceOffset
 	switch d {
 	case settlement.Completed:
 		w.Completed++
@@ -112,6 +111,63 @@ func appliedFor(w *pb.WindowCounts, partition int32) *pb.SourceOffset {
 	e := &pb.SourceOffset{Partition: partition, Offset: -1}
 	w.Applied = slices.Insert(w.Applied, i, e)
 	return e
+}
+
+// take records source offset o (with its predecessor in the same window,
+// prev, when the settle step knew it) as applied, and reports false when
+// it was applied before: a replay.
+//
+// Offsets at or below the highest applied count as applied unless they lie
+// in a gap. A gap opens when prev is above the highest applied: the write
+// of prev (and maybe of earlier trades) was lost or is late, so nothing
+// from just above the highest applied up to prev has been applied and the
+// trades there, when they come again, must be counted. The range strictly
+// between prev and o holds no trade of this window, so it leaves any gap.
+func take(a *pb.SourceOffset, o int64, prev *int64) bool {
+	high := a.Offset
+	if o <= high {
+		if !inRanges(a.Gaps, o) {
+			return false
+		}
+		a.Gaps = cutRange(a.Gaps, o, o)
+	}
+	if prev != nil {
+		if o > high && *prev > high {
+			a.Gaps = append(a.Gaps, &pb.OffsetRange{First: high + 1, Last: *prev})
+		}
+		a.Gaps = cutRange(a.Gaps, *prev+1, o-1)
+	}
+	if o > high {
+		a.Offset = o
+	}
+	return true
+}
+
+// inRanges reports whether o lies in one of the sorted, disjoint ranges.
+func inRanges(rs []*pb.OffsetRange, o int64) bool {
+	i := sort.Search(len(rs), func(i int) bool { return rs[i].Last >= o })
+	return i < len(rs) && rs[i].First <= o
+}
+
+// cutRange removes [first, last] from the sorted, disjoint ranges.
+func cutRange(rs []*pb.OffsetRange, first, last int64) []*pb.OffsetRange {
+	if first > last || len(rs) == 0 {
+		return rs
+	}
+	out := rs[:0:0]
+	for _, r := range rs {
+		if r.Last < first || r.First > last {
+			out = append(out, r)
+			continue
+		}
+		if r.First < first {
+			out = append(out, &pb.OffsetRange{First: r.First, Last: first - 1})
+		}
+		if r.Last > last {
+			out = append(out, &pb.OffsetRange{First: last + 1, Last: r.Last})
+		}
+	}
+	return out
 }
 
 // Offsets builds a sorted applied list from a map, for tests and tools.

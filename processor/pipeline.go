@@ -53,7 +53,7 @@ func NewPipeline(o Options) (*Pipeline, error) {
 		return nil, fmt.Errorf("users view: %w", err)
 	}
 	p := &Pipeline{opts: o, users: users, counter: &Counter{Policy: o.Policy, Metrics: o.Metrics}}
-	settler := &Settler{Rules: o.Rules, Users: users, Metrics: o.Metrics}
+	settler := NewSettler(o.Rules, users, o.Policy, o.Metrics)
 	opts := func(i int, extra ...goka.ProcessorOption) []goka.ProcessorOption {
 		return append(append(o.Procs.processorOptions(),
 			goka.WithRebalanceCallback(func(goka.Assignment) { p.assigned[i].Store(true) })), extra...)

@@ -44,7 +44,7 @@ func (g rejoiningGroup) Consume(ctx context.Context, topics []string, h sarama.C
 	backoff := rejoinBackoffMin
 	var failingSince time.Time
 	for {
-		err := g.ConsumerGroup.Consume(ctx, topics, h)
+		err := g.ConsumerGroup.Consume(ctx, topics, &orderedCommits{ConsumerGroupHandler: h})
 		if ctx.Err() != nil {
 			return nil
 		}

@@ -1,9 +1,11 @@
 package processor
 
 import (
+	"encoding/binary"
 	"fmt"
 
 	"github.com/lovoo/goka"
+	"google.golang.org/protobuf/encoding/protowire"
 
 	pb "github.com/tradeflow/tradeflow/proto"
 	"github.com/tradeflow/tradeflow/settlement"
@@ -23,6 +25,13 @@ type Settler struct {
 	Rules   settlement.Rules
 	Users   Users
 	Metrics *Metrics
+	chains  *windowChains
+}
+
+// NewSettler returns a settle group whose window chains forget windows that
+// policy has expired.
+func NewSettler(rules settlement.Rules, users Users, policy settlement.Policy, m *Metrics) *Settler {
+	return &Settler{Rules: rules, Users: users, Metrics: m, chains: newWindowChains(policy)}
 }
 
 // Graph defines the settle group.
@@ -81,5 +90,18 @@ func (s *Settler) settle(ctx goka.Context, msg any) {
 		ctx.Fail(fmt.Errorf("encode settlement: %w", err))
 	}
 	ctx.Emit(SettlementsTopic, t.Symbol, out)
-	ctx.Emit(WindowsTopic, settlement.WindowKey(t.Symbol, settlement.WindowStart(ts)), out)
+	start := settlement.WindowStart(ts)
+	win := out
+	if prev, ok := s.chains.prev(ctx.Context(), id.Partition, t.Symbol, start, id.Offset); ok {
+		// window_prev_offset appended to the encoded settlement: a
+		// field after the others is what Marshal would have written.
+		win = make([]byte, len(out), len(out)+1+binary.MaxVarintLen64)
+		copy(win, out)
+		win = protowire.AppendTag(win, windowPrevField, protowire.VarintType)
+		win = protowire.AppendVarint(win, uint64(prev))
+	}
+	ctx.Emit(WindowsTopic, settlement.WindowKey(t.Symbol, start), win)
 }
+
+// windowPrevField is TradeSettlement.window_prev_offset's field number.
+const windowPrevField = 9

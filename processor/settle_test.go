@@ -46,7 +46,7 @@ func newSettle(tb testing.TB, rules settlement.Rules, users Users) *settleHarnes
 	tb.Helper()
 	tt := tester.New(tb)
 	m, _ := newMetrics(tb)
-	s := &Settler{Rules: rules, Users: users, Metrics: m}
+	s := NewSettler(rules, users, testPolicy, m)
 	runProcessor(tb, tt, s.Graph(), goka.WithNilHandling(goka.NilProcess))
 	return &settleHarness{
 		tt: tt, m: m,
@@ -206,7 +206,7 @@ func TestSettleBadInput(t *testing.T) {
 func TestSettleUsersLookupFails(t *testing.T) {
 	tt := tester.New(t)
 	m, _ := newMetrics(t)
-	s := &Settler{Rules: settlement.DefaultRules, Users: failingUsers{}, Metrics: m}
+	s := NewSettler(settlement.DefaultRules, failingUsers{}, testPolicy, m)
 	p, err := goka.NewProcessor(nil, s.Graph(), goka.WithTester(tt), goka.WithNilHandling(goka.NilProcess))
 	if err != nil {
 		t.Fatal(err)

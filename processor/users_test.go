@@ -159,7 +159,7 @@ func TestSettleJoinsUsersView(t *testing.T) {
 			t.Errorf("users view: %v", err)
 		}
 	})
-	s := &Settler{Rules: settlement.DefaultRules, Users: users, Metrics: m}
+	s := NewSettler(settlement.DefaultRules, users, testPolicy, m)
 	runProcessor(t, tt, s.Graph(), goka.WithNilHandling(goka.NilProcess))
 	userTrades := tt.NewQueueTracker(string(UserTradesTopic))
 	settlements := tt.NewQueueTracker(string(SettlementsTopic))

@@ -92,10 +92,11 @@ func (x *User) GetRegistertime() int64 {
 
 // WindowCounts is the count table's value for one symbol and window (key
 // "SYMBOL@windowStart"): the four per-minute counts, and per source
-// partition the highest source offset applied, so a replayed settlement is
-// recognised and not counted twice. applied is sorted by partition; on the
-// wire it is the same as map<int32, int64> (a map is repeated entries with
-// key = 1, value = 2), but decodes without building a Go map per update.
+// partition the highest source offset applied (and any gaps below it), so
+// a replayed settlement is recognised and not counted twice. applied is
+// sorted by partition; without gaps it is on the wire the same as
+// map<int32, int64> (a map is repeated entries with key = 1, value = 2),
+// but decodes without building a Go map per update.
 type WindowCounts struct {
 	state         protoimpl.MessageState `protogen:"open.v1"`
 	Symbol        string                 `protobuf:"bytes,1,opt,name=symbol,proto3" json:"symbol,omitempty"`
@@ -188,11 +189,17 @@ func (x *WindowCounts) GetApplied() []*SourceOffset {
 	return nil
 }
 
-// SourceOffset is the highest offset of one source partition applied.
+// SourceOffset is the highest offset of one source partition applied, and
+// the ranges below it in which nothing has been applied yet although the
+// window may have trades there: a gap opens when a trade arrives whose
+// window_prev_offset is above the highest applied (the previous trade's
+// write was lost or is late) and closes as the missing trades arrive.
+// Without failures there are no gaps.
 type SourceOffset struct {
 	state         protoimpl.MessageState `protogen:"open.v1"`
 	Partition     int32                  `protobuf:"varint,1,opt,name=partition,proto3" json:"partition,omitempty"`
 	Offset        int64                  `protobuf:"varint,2,opt,name=offset,proto3" json:"offset,omitempty"`
+	Gaps          []*OffsetRange         `protobuf:"bytes,3,rep,name=gaps,proto3" json:"gaps,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -241,6 +248,66 @@ func (x *SourceOffset) GetOffset() int64 {
 	return 0
 }
 
+func (x *SourceOffset) GetGaps() []*OffsetRange {
+	if x != nil {
+		return x.Gaps
+	}
+	return nil
+}
+
+// OffsetRange is an inclusive range of source offsets.
+type OffsetRange struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	First         int64                  `protobuf:"varint,1,opt,name=first,proto3" json:"first,omitempty"`
+	Last          int64                  `protobuf:"varint,2,opt,name=last,proto3" json:"last,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *OffsetRange) Reset() {
+	*x = OffsetRange{}
+	mi := &file_state_proto_msgTypes[3]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *OffsetRange) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*OffsetRange) ProtoMessage() {}
+
+func (x *OffsetRange) ProtoReflect() protoreflect.Message {
+	mi := &file_state_proto_msgTypes[3]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use OffsetRange.ProtoReflect.Descriptor instead.
+func (*OffsetRange) Descriptor() ([]byte, []int) {
+	return file_state_proto_rawDescGZIP(), []int{3}
+}
+
+func (x *OffsetRange) GetFirst() int64 {
+	if x != nil {
+		return x.First
+	}
+	return 0
+}
+
+func (x *OffsetRange) GetLast() int64 {
+	if x != nil {
+		return x.Last
+	}
+	return 0
+}
+
 var File_state_proto protoreflect.FileDescriptor
 
 const file_state_proto_rawDesc = "" +
@@ -258,10 +325,14 @@ const file_state_proto_rawDesc = "" +
 	"\apending\x18\x04 \x01(\x03R\apending\x12\x18\n" +
 	"\aflagged\x18\x05 \x01(\x03R\aflagged\x12\x1a\n" +
 	"\brejected\x18\x06 \x01(\x03R\brejected\x121\n" +
-	"\aapplied\x18\a \x03(\v2\x17.tradeflow.SourceOffsetR\aapplied\"D\n" +
+	"\aapplied\x18\a \x03(\v2\x17.tradeflow.SourceOffsetR\aapplied\"p\n" +
 	"\fSourceOffset\x12\x1c\n" +
 	"\tpartition\x18\x01 \x01(\x05R\tpartition\x12\x16\n" +
-	"\x06offset\x18\x02 \x01(\x03R\x06offsetB)Z'github.com/tradeflow/tradeflow/proto;pbb\x06proto3"
+	"\x06offset\x18\x02 \x01(\x03R\x06offset\x12*\n" +
+	"\x04gaps\x18\x03 \x03(\v2\x16.tradeflow.OffsetRangeR\x04gaps\"7\n" +
+	"\vOffsetRange\x12\x14\n" +
+	"\x05first\x18\x01 \x01(\x03R\x05first\x12\x12\n" +
+	"\x04last\x18\x02 \x01(\x03R\x04lastB)Z'github.com/tradeflow/tradeflow/proto;pbb\x06proto3"
 
 var (
 	file_state_proto_rawDescOnce sync.Once
@@ -275,19 +346,21 @@ func file_state_proto_rawDescGZIP() []byte {
 	return file_state_proto_rawDescData
 }
 
-var file_state_proto_msgTypes = make([]protoimpl.MessageInfo, 3)
+var file_state_proto_msgTypes = make([]protoimpl.MessageInfo, 4)
 var file_state_proto_goTypes = []any{
 	(*User)(nil),         // 0: tradeflow.User
 	(*WindowCounts)(nil), // 1: tradeflow.WindowCounts
 	(*SourceOffset)(nil), // 2: tradeflow.SourceOffset
+	(*OffsetRange)(nil),  // 3: tradeflow.OffsetRange
 }
 var file_state_proto_depIdxs = []int32{
 	2, // 0: tradeflow.WindowCounts.applied:type_name -> tradeflow.SourceOffset
-	1, // [1:1] is the sub-list for method output_type
-	1, // [1:1] is the sub-list for method input_type
-	1, // [1:1] is the sub-list for extension type_name
-	1, // [1:1] is the sub-list for extension extendee
-	0, // [0:1] is the sub-list for field type_name
+	3, // 1: tradeflow.SourceOffset.gaps:type_name -> tradeflow.OffsetRange
+	2, // [2:2] is the sub-list for method output_type
+	2, // [2:2] is the sub-list for method input_type
+	2, // [2:2] is the sub-list for extension type_name
+	2, // [2:2] is the sub-list for extension extendee
+	0, // [0:2] is the sub-list for field type_name
 }
 
 func init() { file_state_proto_init() }
@@ -301,7 +374,7 @@ func file_state_proto_init() {
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_state_proto_rawDesc), len(file_state_proto_rawDesc)),
 			NumEnums:      0,
-			NumMessages:   3,
+			NumMessages:   4,
 			NumExtensions: 0,
 			NumServices:   0,
 		},

@@ -35,8 +35,16 @@ type TradeSettlement struct {
 	// settlement may be written twice; consumers drop duplicates by it.
 	SourcePartition int32 `protobuf:"varint,7,opt,name=source_partition,json=sourcePartition,proto3" json:"source_partition,omitempty"`
 	SourceOffset    int64 `protobuf:"varint,8,opt,name=source_offset,json=sourceOffset,proto3" json:"source_offset,omitempty"`
-	unknownFields   protoimpl.UnknownFields
-	sizeCache       protoimpl.SizeCache
+	// Set only on the internal tradeflow-windows topic: the offset of the
+	// previous trade of the same source partition that went to the same
+	// window, when the settle step knows it (it does for every trade but the
+	// first of each window after the step (re)started on a partition). The
+	// count step uses it to notice a trade whose write was lost while a later
+	// one of the same window got through, so that the replay of the lost one
+	// is counted rather than taken for a duplicate.
+	WindowPrevOffset *int64 `protobuf:"varint,9,opt,name=window_prev_offset,json=windowPrevOffset,proto3,oneof" json:"window_prev_offset,omitempty"`
+	unknownFields    protoimpl.UnknownFields
+	sizeCache        protoimpl.SizeCache
 }
 
 func (x *TradeSettlement) Reset() {
@@ -125,11 +133,18 @@ func (x *TradeSettlement) GetSourceOffset() int64 {
 	return 0
 }
 
+func (x *TradeSettlement) GetWindowPrevOffset() int64 {
+	if x != nil && x.WindowPrevOffset != nil {
+		return *x.WindowPrevOffset
+	}
+	return 0
+}
+
 var File_trade_settlement_proto protoreflect.FileDescriptor
 
 const file_trade_settlement_proto_rawDesc = "" +
 	"\n" +
-	"\x16trade_settlement.proto\x12\ttradeflow\"\xfd\x01\n" +
+	"\x16trade_settlement.proto\x12\ttradeflow\"\xc7\x02\n" +
 	"\x0fTradeSettlement\x12\x12\n" +
 	"\x04user\x18\x01 \x01(\tR\x04user\x12\x16\n" +
 	"\x06symbol\x18\x02 \x01(\tR\x06symbol\x12\x16\n" +
@@ -138,7 +153,9 @@ const file_trade_settlement_proto_rawDesc = "" +
 	"\x06reason\x18\x05 \x01(\tR\x06reason\x12\x1c\n" +
 	"\ttimestamp\x18\x06 \x01(\x03R\ttimestamp\x12)\n" +
 	"\x10source_partition\x18\a \x01(\x05R\x0fsourcePartition\x12#\n" +
-	"\rsource_offset\x18\b \x01(\x03R\fsourceOffsetB)Z'github.com/tradeflow/tradeflow/proto;pbb\x06proto3"
+	"\rsource_offset\x18\b \x01(\x03R\fsourceOffset\x121\n" +
+	"\x12window_prev_offset\x18\t \x01(\x03H\x00R\x10windowPrevOffset\x88\x01\x01B\x15\n" +
+	"\x13_window_prev_offsetB)Z'github.com/tradeflow/tradeflow/proto;pbb\x06proto3"
 
 var (
 	file_trade_settlement_proto_rawDescOnce sync.Once
@@ -169,6 +186,7 @@ func file_trade_settlement_proto_init() {
 	if File_trade_settlement_proto != nil {
 		return
 	}
+	file_trade_settlement_proto_msgTypes[0].OneofWrappers = []any{}
 	type x struct{}
 	out := protoimpl.TypeBuilder{
 		File: protoimpl.DescBuilder{
