@@ -634,6 +634,7 @@ func (c *chaos) keepLogs() {
 var logPatterns = []struct{ name, substr string }{
 	{"consumer-group session retries", "cannot join or set up a session; will retry"},
 	{"goka session errors", "error during execution of consumer group"},
+	{"count gaps opened (a write lost or late, counted when replayed)", "keeping its offset open"},
 	{"goka processor shutdowns on a non-transient error", "non-transient"},
 	{"ERROR lines", "level=ERROR"},
 }

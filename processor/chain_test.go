@@ -33,7 +33,7 @@ func TestTakeCountsALostWriteWhenItIsReplayed(t *testing.T) {
 		{3, nil, false}, // long before: counted before 10 was
 	}
 	for i, s := range steps {
-		if got := take(a, s.o, s.prev); got != s.want {
+		if got, _ := take(a, s.o, s.prev); got != s.want {
 			t.Fatalf("step %d: take(%d) = %v, want %v (state %v)", i, s.o, got, s.want, a)
 		}
 	}
@@ -45,19 +45,19 @@ func TestTakeCountsALostWriteWhenItIsReplayed(t *testing.T) {
 func TestTakeKeepsAGapOpenUntilEveryMissingTradeArrives(t *testing.T) {
 	a := &pb.SourceOffset{Offset: 5}
 	// 7 and 9 were lost, 11 got through.
-	if !take(a, 11, i64(9)) {
-		t.Fatal("11 not taken")
+	if taken, opened := take(a, 11, i64(9)); !taken || !opened {
+		t.Fatalf("take(11) = %v, %v; want a gap opened", taken, opened)
 	}
 	if !inRanges(a.Gaps, 9) || !inRanges(a.Gaps, 7) || inRanges(a.Gaps, 10) {
 		t.Fatalf("gaps %v: want 6..9 open, 10 closed", a.Gaps)
 	}
-	if !take(a, 9, i64(7)) || inRanges(a.Gaps, 8) || !inRanges(a.Gaps, 7) {
+	if taken, opened := take(a, 9, i64(7)); !taken || opened || inRanges(a.Gaps, 8) || !inRanges(a.Gaps, 7) {
 		t.Fatalf("after 9: gaps %v, want only 6..7", a.Gaps)
 	}
-	if !take(a, 7, i64(5)) || len(a.Gaps) != 0 {
+	if taken, _ := take(a, 7, i64(5)); !taken || len(a.Gaps) != 0 {
 		t.Fatalf("after 7: gaps %v, want none", a.Gaps)
 	}
-	if take(a, 9, i64(7)) {
+	if taken, _ := take(a, 9, i64(7)); taken {
 		t.Fatal("9 taken twice")
 	}
 }
@@ -190,7 +190,7 @@ func simulateRuns(t *testing.T, rng *rand.Rand) {
 			cur := hist[w][len(hist[w])-1]
 			if w == r.window {
 				next := state{proto.Clone(cur.applied).(*pb.SourceOffset), cur.count}
-				if take(next.applied, r.offset, r.prev) {
+				if taken, _ := take(next.applied, r.offset, r.prev); taken {
 					next.count++
 				}
 				cur = next

@@ -1,6 +1,7 @@
 package processor
 
 import (
+	"log/slog"
 	"slices"
 	"sort"
 	"sync"
@@ -80,7 +81,13 @@ func (c *Counter) count(ctx goka.Context, msg any) {
 	if w == nil {
 		w = &pb.WindowCounts{Symbol: symbol, WindowStart: start}
 	}
-	if !take(appliedFor(w, s.SourcePartition), s.SourceOffset, s.WindowPrevOffset) {
+	taken, opened := take(appliedFor(w, s.SourcePartition), s.SourceOffset, s.WindowPrevOffset)
+	if opened {
+		c.Metrics.Gaps.Inc()
+		slog.Warn("count: a trade's predecessor in its window was not counted yet (its write was lost or is late); keeping its offset open so it is counted when it comes again",
+			"window", ctx.Key(), "source_partition", s.SourcePartition, "source_offset", s.SourceOffset, "predecessor", *s.WindowPrevOffset)
+	}
+	if !taken {
 		// A replay. Its update may be in local state but not in the
 		// changelog (a crash between the two), where the views read it:
 		// write the unchanged value again so the changelog holds it.
@@ -115,7 +122,7 @@ func appliedFor(w *pb.WindowCounts, partition int32) *pb.SourceOffset {
 
 // take records source offset o (with its predecessor in the same window,
 // prev, when the settle step knew it) as applied, and reports false when
-// it was applied before: a replay.
+// it was applied before: a replay. opened reports a new gap.
 //
 // Offsets at or below the highest applied count as applied unless they lie
 // in a gap. A gap opens when prev is above the highest applied: the write
@@ -123,24 +130,25 @@ func appliedFor(w *pb.WindowCounts, partition int32) *pb.SourceOffset {
 // from just above the highest applied up to prev has been applied and the
 // trades there, when they come again, must be counted. The range strictly
 // between prev and o holds no trade of this window, so it leaves any gap.
-func take(a *pb.SourceOffset, o int64, prev *int64) bool {
+func take(a *pb.SourceOffset, o int64, prev *int64) (taken, opened bool) {
 	high := a.Offset
 	if o <= high {
 		if !inRanges(a.Gaps, o) {
-			return false
+			return false, false
 		}
 		a.Gaps = cutRange(a.Gaps, o, o)
 	}
 	if prev != nil {
 		if o > high && *prev > high {
 			a.Gaps = append(a.Gaps, &pb.OffsetRange{First: high + 1, Last: *prev})
+			opened = true
 		}
 		a.Gaps = cutRange(a.Gaps, *prev+1, o-1)
 	}
 	if o > high {
 		a.Offset = o
 	}
-	return true
+	return true, opened
 }
 
 // inRanges reports whether o lies in one of the sorted, disjoint ranges.

@@ -12,6 +12,7 @@ type Metrics struct {
 	DeadLetters *prometheus.CounterVec // by source topic
 	Late        prometheus.Counter
 	Duplicates  prometheus.Counter
+	Gaps        prometheus.Counter
 	Expired     prometheus.Counter
 	UsersBad    prometheus.Counter
 }
@@ -35,6 +36,10 @@ func NewMetrics(reg prometheus.Registerer) *Metrics {
 		Duplicates: f.NewCounter(prometheus.CounterOpts{
 			Name: "tradeflow_duplicates_skipped_total",
 			Help: "Replayed settlements recognised by their source offset and not counted again.",
+		}),
+		Gaps: f.NewCounter(prometheus.CounterOpts{
+			Name: "tradeflow_count_gaps_opened_total",
+			Help: "Settlements whose predecessor in the same window and source partition had not been counted (its write was lost or is late); the predecessor is counted when it comes again.",
 		}),
 		Expired: f.NewCounter(prometheus.CounterOpts{
 			Name: "tradeflow_windows_expired_total",

@@ -15,14 +15,15 @@ func TestMetricsNames(t *testing.T) {
 	m.DeadLetters.WithLabelValues("stocktrade").Inc()
 	m.Late.Inc()
 	m.Duplicates.Inc()
+	m.Gaps.Inc()
 	m.Expired.Inc()
 	m.UsersBad.Inc()
 	families, err := reg.Gather()
 	if err != nil {
 		t.Fatal(err)
 	}
-	if len(families) != 6 {
-		t.Errorf("%d metric families, want 6", len(families))
+	if len(families) != 7 {
+		t.Errorf("%d metric families, want 7", len(families))
 	}
 	for _, f := range families {
 		if !strings.HasPrefix(f.GetName(), "tradeflow_") {
