@@ -71,6 +71,31 @@ func (g rejoiningGroup) Consume(ctx context.Context, topics []string, h sarama.C
 	}
 }
 
+// Close leaves the group. When the worker stops during a rebalance, the
+// last offset commit or the leave is refused because the group has moved
+// to a new generation; goka would then end Run with an error and the
+// worker would exit 1 after a clean SIGTERM. Nothing is lost: the next
+// owner resumes from the last committed offset and the count step skips
+// what it replays. So those refusals are logged, not returned.
+func (g rejoiningGroup) Close() error {
+	err := g.ConsumerGroup.Close()
+	if movedOn(err) {
+		slog.Info("consumer group: left during a rebalance; the new owner resumes from the last committed offset", "err", err)
+		return nil
+	}
+	return err
+}
+
+// movedOn reports whether err says the group went on without this member.
+func movedOn(err error) bool {
+	for _, kerr := range []sarama.KError{sarama.ErrIllegalGeneration, sarama.ErrUnknownMemberId, sarama.ErrRebalanceInProgress, sarama.ErrFencedInstancedId} {
+		if errors.Is(err, kerr) {
+			return true
+		}
+	}
+	return false
+}
+
 // transient reports whether a later attempt to consume may succeed where
 // this one failed with err: the brokers unreachable or restarting, the
 // group coordinator moving or loading, the group rebalancing.
