@@ -58,9 +58,9 @@ const (
 // per-minute count equals the ground truth of what was acknowledged, and
 // every takeover was within its target. TRADEFLOW_CHAOS=full runs the long
 // version (`make chaos`), TRADEFLOW_CHAOS=short the short one
-// (`make chaos-short`). It is opt-in for now: it still loses counts in some
-// runs after a broker restart and a cut (README, "Known gap"), and CI must
-// not land on a coin toss; the issue stays open until it passes every time.
+// (`make chaos-short`, part of `make test`). It is opt-in because it
+// times takeovers: `make test` runs it on its own, not beside the other
+// packages' tests.
 func TestChaos(t *testing.T) {
 	if externalBrokers() != "" {
 		t.Skip("kills and restarts the embedded broker process; TRADEFLOW_TEST_BROKERS points at another cluster")
@@ -73,17 +73,14 @@ func TestChaos(t *testing.T) {
 	if !ok {
 		t.Fatalf("TRADEFLOW_CHAOS=%q: want short or full", mode)
 	}
-	// The broker is restarted with SIGTERM: SIGKILLed, the embedded broker
-	// (kfake) keeps every acknowledged record but forgets the idempotent
-	// producers' sequence numbers (it saves them only when it stops
-	// cleanly), so it answers in-order retries with OutOfOrderSequenceNumber
-	// and producers fail or reorder records, which Apache Kafka, rebuilding
-	// producer state from its log, does not do. (The same error also came
-	// after a 30 s cut without any restart: when sarama fails a record it
-	// could not deliver, it bumps the producer epoch and restarts every
-	// partition's sequence at 0 while records numbered under the old epoch
-	// are still queued, and the broker refuses those.)
-	// TRADEFLOW_CHAOS_BROKER_SIGNAL=KILL restarts it with SIGKILL anyway.
+	// The broker is restarted with SIGTERM by default;
+	// TRADEFLOW_CHAOS_BROKER_SIGNAL=KILL restarts it with SIGKILL. SIGKILLed,
+	// the embedded broker (kfake) keeps every acknowledged record but
+	// forgets the idempotent producers' sequence numbers, so producers see
+	// OutOfOrderSequenceNumber, fail records and go on with later ones
+	// (sarama bumps the epoch); the same happens after a long cut. The
+	// count step must count those records when they are replayed
+	// (README, "Guarantees").
 	switch sig := os.Getenv("TRADEFLOW_CHAOS_BROKER_SIGNAL"); sig {
 	case "", "TERM":
 	case "KILL":

@@ -112,11 +112,16 @@ func (b Builders) processorOptions() []goka.ProcessorOption {
 		goka.WithHasher(Hasher()),
 		goka.WithConsumerGroupBuilder(consumerGroupBuilder(b.base)),
 		goka.WithConsumerSaramaBuilder(goka.SaramaConsumerBuilderWithConfig(clone(b.base))),
-		goka.WithProducerBuilder(goka.ProducerBuilderWithConfig(clone(b.base))),
+		goka.WithProducerBuilder(coalescingBuilder(goka.ProducerBuilderWithConfig(clone(b.base)), ChangelogLinger, string(CountTable))),
 		goka.WithTopicManagerBuilder(b.tmgr),
 		goka.WithStorageBuilder(b.storage),
 	}
 }
+
+// ChangelogLinger is how long the count step's changelog writes of one
+// window are merged into its newest value (see coalescingProducer): it
+// adds at most this much to the time until a count is visible.
+const ChangelogLinger = 10 * time.Millisecond
 
 func (b Builders) viewOptions() []goka.ViewOption {
 	return []goka.ViewOption{
