@@ -6,7 +6,6 @@ import (
 	"fmt"
 	"time"
 
-	"github.com/IBM/sarama"
 	"github.com/lovoo/goka"
 	"github.com/lovoo/goka/codec"
 	"github.com/twmb/franz-go/pkg/kadm"
@@ -42,23 +41,16 @@ func copyGraph() *goka.GroupGraph {
 	)
 }
 
-// copyOptions are the pipeline's processor options (processor.NewBuilders
-// keeps them unexported): the same sarama config, hasher and topic manager
-// settings; the copy has no table, so no storage; the rejoin-without-sleep
-// consumer group wrapper is missing, which matters at rebalances only.
-func copyOptions(clientID string) []goka.ProcessorOption {
-	base := func() *sarama.Config { return processor.SaramaConfig(clientID) }
-	tmc := goka.NewTopicManagerConfig()
-	tmc.NoCreate = true
-	tmc.Table.Replication, tmc.Stream.Replication = 1, 1
-	tmc.MismatchBehavior = goka.TMConfigMismatchBehaviorIgnore
-	return []goka.ProcessorOption{
-		goka.WithHasher(processor.Hasher()),
-		goka.WithConsumerGroupBuilder(goka.ConsumerGroupBuilderWithConfig(base())),
-		goka.WithConsumerSaramaBuilder(goka.SaramaConsumerBuilderWithConfig(base())),
-		goka.WithProducerBuilder(goka.ProducerBuilderWithConfig(base())),
-		goka.WithTopicManagerBuilder(goka.TopicManagerBuilderWithConfig(base(), tmc)),
+// copyOptions are the pipeline's processor options: the same sarama
+// config, consumer group wrapper (rejoin without goka's sleep, ordered
+// commits), producer, hasher and topic manager; the copy has no table, so
+// the store is never used.
+func copyOptions(clientID string) ([]goka.ProcessorOption, error) {
+	procs, _, err := processor.NewBuilders(processor.SaramaConfig(clientID), processor.StoreMemory, "")
+	if err != nil {
+		return nil, err
 	}
+	return procs.ProcessorOptions(), nil
 }
 
 // runCopy drains the same backlog as the drain scenario through the copy
@@ -80,7 +72,11 @@ func (b *bench) runCopy(ctx context.Context) error {
 		return err
 	}
 	start := time.Now()
-	p, err := goka.NewProcessor(c.brokers, copyGraph(), copyOptions(b.o.ClientID+"-copy")...)
+	opts, err := copyOptions(b.o.ClientID + "-copy")
+	if err != nil {
+		return err
+	}
+	p, err := goka.NewProcessor(c.brokers, copyGraph(), opts...)
 	if err != nil {
 		return fmt.Errorf("copy processor: %w", err)
 	}

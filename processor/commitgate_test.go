@@ -1,11 +1,11 @@
 package processor
 
 import (
-	"context"
 	"sync"
 	"testing"
 
 	"github.com/IBM/sarama"
+	"github.com/lovoo/goka"
 )
 
 func TestOffsetTrackerCommitsOnlyContiguous(t *testing.T) {
@@ -36,6 +36,7 @@ func TestOffsetTrackerCommitsOnlyContiguous(t *testing.T) {
 	// A failed message is never marked: nothing after it is committed.
 	tr.delivered(15)
 	tr.delivered(16)
+	tr.delivered(15) // out of order: ignored
 	if _, ok := tr.done(16); ok {
 		t.Fatal("committed past 15, which never completed")
 	}
@@ -46,7 +47,6 @@ type fakeSession struct {
 	sarama.ConsumerGroupSession
 	mu     sync.Mutex
 	marked []int64
-	ctx    context.Context
 }
 
 func (s *fakeSession) MarkOffset(_ string, _ int32, offset int64, _ string) {
@@ -54,50 +54,73 @@ func (s *fakeSession) MarkOffset(_ string, _ int32, offset int64, _ string) {
 	defer s.mu.Unlock()
 	s.marked = append(s.marked, offset)
 }
-func (s *fakeSession) Context() context.Context { return s.ctx }
+func (s *fakeSession) Claims() map[string][]int32 { return map[string][]int32{"t": {0}} }
 
-type fakeClaim struct {
-	sarama.ConsumerGroupClaim
-	msgs chan *sarama.ConsumerMessage
+// gokaContext names goka.Context so that embedding it does not hide its
+// Context method behind a field of that name.
+type gokaContext = goka.Context
+
+// fakeContext is the part of goka.Context the wrapper reads.
+type fakeContext struct {
+	gokaContext
+	topic  string
+	offset int64
 }
 
-func (c fakeClaim) Topic() string                            { return "t" }
-func (c fakeClaim) Partition() int32                         { return 0 }
-func (c fakeClaim) Messages() <-chan *sarama.ConsumerMessage { return c.msgs }
+func (c fakeContext) Topic() goka.Stream { return goka.Stream(c.topic) }
+func (c fakeContext) Partition() int32   { return 0 }
+func (c fakeContext) Offset() int64      { return c.offset }
 
-// markReversed is a handler that marks the messages of its claim newest
-// first, as goka does when a later message's emits finish first.
-type markReversed struct{}
+// markReversed is a handler that, like goka, passes each message through
+// the context wrapper in order, then marks them newest first, as goka does
+// when a later message's emits finish first.
+type markReversed struct {
+	wrap    func(goka.Context) goka.Context
+	offsets []int64
+}
 
 func (markReversed) Setup(sarama.ConsumerGroupSession) error   { return nil }
 func (markReversed) Cleanup(sarama.ConsumerGroupSession) error { return nil }
-func (markReversed) ConsumeClaim(s sarama.ConsumerGroupSession, c sarama.ConsumerGroupClaim) error {
-	var got []*sarama.ConsumerMessage
-	for m := range c.Messages() {
-		got = append(got, m)
+func (h markReversed) ConsumeClaim(s sarama.ConsumerGroupSession, _ sarama.ConsumerGroupClaim) error {
+	for _, o := range h.offsets {
+		h.wrap(fakeContext{topic: "t", offset: o})
 	}
-	for i := len(got) - 1; i >= 0; i-- {
-		s.MarkMessage(got[i], "")
+	h.wrap(fakeContext{topic: "expire", offset: 0}) // a visit: not tracked
+	for i := len(h.offsets) - 1; i >= 0; i-- {
+		s.MarkOffset("t", 0, h.offsets[i]+1, "")
 	}
 	return nil
 }
 
 func TestOrderedCommitsHoldsBackLaterMarks(t *testing.T) {
-	s := &fakeSession{ctx: context.Background()}
-	c := fakeClaim{msgs: make(chan *sarama.ConsumerMessage, 3)}
-	for o := int64(5); o < 8; o++ {
-		c.msgs <- &sarama.ConsumerMessage{Topic: "t", Partition: 0, Offset: o}
-	}
-	close(c.msgs)
-	h := &orderedCommits{ConsumerGroupHandler: markReversed{}}
+	tracking := &commitTracking{}
+	s := &fakeSession{}
+	h := &orderedCommits{ConsumerGroupHandler: markReversed{wrap: tracking.wrap, offsets: []int64{5, 6, 7}}, tracking: tracking}
 	if err := h.Setup(s); err != nil {
 		t.Fatal(err)
 	}
-	if err := h.ConsumeClaim(s, c); err != nil {
+	if err := h.ConsumeClaim(s, nil); err != nil {
 		t.Fatal(err)
 	}
 	// Marks arrive as 8, 7, 6: only when 5 completes may 8 be committed.
 	if len(s.marked) != 1 || s.marked[0] != 8 {
 		t.Fatalf("session saw marks %v, want [8]", s.marked)
+	}
+	// A new session starts with new trackers: the old one's marks do not
+	// reach it, and offsets delivered out of order are not tracked.
+	s2 := &fakeSession{}
+	h2 := &orderedCommits{ConsumerGroupHandler: markReversed{wrap: tracking.wrap, offsets: []int64{6, 7}}, tracking: tracking}
+	if err := h2.Setup(s2); err != nil {
+		t.Fatal(err)
+	}
+	h.gate.MarkOffset("t", 0, 7, "") // late, from the first session
+	if len(s2.marked) != 0 {
+		t.Fatalf("an old session's mark reached the new one: %v", s2.marked)
+	}
+	if err := h2.ConsumeClaim(s2, nil); err != nil {
+		t.Fatal(err)
+	}
+	if len(s2.marked) != 1 || s2.marked[0] != 8 {
+		t.Fatalf("second session saw marks %v, want [8]", s2.marked)
 	}
 }

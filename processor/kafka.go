@@ -102,17 +102,20 @@ func StorageBuilder(dir string) storage.Builder {
 // Builders are the client builders a processor, view or emitter uses,
 // each on its own copy of the base config.
 type Builders struct {
-	base    *sarama.Config
-	tmgr    goka.TopicManagerBuilder
-	storage storage.Builder
+	producer *SharedProducer
+	base     *sarama.Config
+	tmgr     goka.TopicManagerBuilder
+	storage  storage.Builder
 }
 
 func (b Builders) processorOptions() []goka.ProcessorOption {
+	tracking := &commitTracking{}
 	return []goka.ProcessorOption{
 		goka.WithHasher(Hasher()),
-		goka.WithConsumerGroupBuilder(consumerGroupBuilder(b.base)),
+		goka.WithConsumerGroupBuilder(consumerGroupBuilder(b.base, tracking)),
+		goka.WithContextWrapper(tracking.wrap),
 		goka.WithConsumerSaramaBuilder(goka.SaramaConsumerBuilderWithConfig(clone(b.base))),
-		goka.WithProducerBuilder(coalescingBuilder(goka.ProducerBuilderWithConfig(clone(b.base)), ChangelogLinger, string(CountTable))),
+		goka.WithProducerBuilder(coalescingBuilder(b.producer.ProducerBuilder(), ChangelogLinger, string(CountTable))),
 		goka.WithTopicManagerBuilder(b.tmgr),
 		goka.WithStorageBuilder(b.storage),
 	}
@@ -152,7 +155,7 @@ const (
 // path.
 func NewBuilders(base *sarama.Config, store Store, dir string) (procs, views Builders, err error) {
 	tmgr := topicManagerBuilder(base)
-	procs = Builders{base: base, tmgr: tmgr}
+	procs = Builders{base: base, tmgr: tmgr, producer: &SharedProducer{}}
 	views = Builders{base: base, tmgr: tmgr}
 	switch store {
 	case StoreMemory, "":
@@ -165,6 +168,11 @@ func NewBuilders(base *sarama.Config, store Store, dir string) (procs, views Bui
 	}
 	return procs, views, nil
 }
+
+// ProcessorOptions are the options every tradeflow processor runs with: the
+// benchmark's copy baseline uses them too, so that it measures the same
+// clients.
+func (b Builders) ProcessorOptions() []goka.ProcessorOption { return b.processorOptions() }
 
 // ViewOptions are the options a view over tradeflow's tables needs.
 func (b Builders) ViewOptions() []goka.ViewOption { return b.viewOptions() }

@@ -31,7 +31,7 @@ type Options struct {
 // groups of one worker.
 type Pipeline struct {
 	opts    Options
-	users   *goka.View
+	users   *UsersView
 	settle  *goka.Processor
 	count   *goka.Processor
 	check   *goka.Processor
@@ -98,7 +98,7 @@ func (p *Pipeline) Run(ctx context.Context) error {
 	g.Go(func() error { return named("count group", p.count.Run(ctx)) })
 	g.Go(func() error { return named("users-check group", p.check.Run(ctx)) })
 	g.Go(func() error {
-		if err := waitRecovered(ctx, p.users); err != nil {
+		if err := waitRecovered(ctx, p.users.View); err != nil {
 			return nil
 		}
 		return named("settle group", p.settle.Run(ctx))

@@ -38,13 +38,16 @@ const (
 // returned: goka's own session set-up errors (recovering a table partition
 // when the connection drops) wrap the broker error as text, so they cannot
 // be told apart from a lasting fault by their type.
-type rejoiningGroup struct{ sarama.ConsumerGroup }
+type rejoiningGroup struct {
+	sarama.ConsumerGroup
+	tracking *commitTracking
+}
 
 func (g rejoiningGroup) Consume(ctx context.Context, topics []string, h sarama.ConsumerGroupHandler) error {
 	backoff := rejoinBackoffMin
 	var failingSince time.Time
 	for {
-		err := g.ConsumerGroup.Consume(ctx, topics, &orderedCommits{ConsumerGroupHandler: h})
+		err := g.ConsumerGroup.Consume(ctx, topics, &orderedCommits{ConsumerGroupHandler: h, tracking: g.tracking})
 		if ctx.Err() != nil {
 			return nil
 		}
@@ -132,8 +135,10 @@ func transient(err error) bool {
 	return false
 }
 
-// consumerGroupBuilder builds rejoining consumer groups from a copy of cfg.
-func consumerGroupBuilder(cfg *sarama.Config) goka.ConsumerGroupBuilder {
+// consumerGroupBuilder builds rejoining consumer groups with ordered
+// commits from a copy of cfg; tracking must also be the processor's context
+// wrapper.
+func consumerGroupBuilder(cfg *sarama.Config, tracking *commitTracking) goka.ConsumerGroupBuilder {
 	return func(brokers []string, group, clientID string) (sarama.ConsumerGroup, error) {
 		c := clone(cfg)
 		c.ClientID = clientID
@@ -141,6 +146,6 @@ func consumerGroupBuilder(cfg *sarama.Config) goka.ConsumerGroupBuilder {
 		if err != nil {
 			return nil, err
 		}
-		return rejoiningGroup{cg}, nil
+		return rejoiningGroup{cg, tracking}, nil
 	}
 }

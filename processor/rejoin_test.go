@@ -49,11 +49,11 @@ func (c closeErr) Close() error { return c.err }
 
 func TestCloseDuringARebalanceIsAStop(t *testing.T) {
 	moved := fmt.Errorf("kafka: error committing offsets: %w", sarama.ErrIllegalGeneration)
-	if err := (rejoiningGroup{closeErr{err: moved}}).Close(); err != nil {
+	if err := (rejoiningGroup{ConsumerGroup: closeErr{err: moved}}).Close(); err != nil {
 		t.Errorf("Close after the group moved on: %v, want nil", err)
 	}
 	denied := fmt.Errorf("leave: %w", sarama.ErrGroupAuthorizationFailed)
-	if err := (rejoiningGroup{closeErr{err: denied}}).Close(); !errors.Is(err, sarama.ErrGroupAuthorizationFailed) {
+	if err := (rejoiningGroup{ConsumerGroup: closeErr{err: denied}}).Close(); !errors.Is(err, sarama.ErrGroupAuthorizationFailed) {
 		t.Errorf("Close with another error: %v, want it returned", err)
 	}
 }

@@ -1,42 +1,82 @@
 package processor
 
 import (
+	"sync"
+
 	"github.com/lovoo/goka"
 	"github.com/lovoo/goka/storage"
 
+	"github.com/tradeflow/tradeflow/memstore"
 	pb "github.com/tradeflow/tradeflow/proto"
 	"github.com/tradeflow/tradeflow/settlement"
 )
 
-// usersUpdate is the local users table's update callback: it keeps a
-// validated User per userid, deletes on a tombstone, and ignores a
-// malformed record (the previous value stays, as ksqlDB skips a record it
-// cannot deserialize). The users-check group sends that record to the
-// dead-letter topic once.
-func usersUpdate(m *Metrics) goka.UpdateCallback {
+// UsersView is the local copy of the whole users table every worker keeps
+// (like Kafka Streams' GlobalKTable): trades need no re-keying, and the
+// settle group starts only once it has recovered.
+//
+// Get answers from a map of decoded users that the update callback keeps:
+// a goka View's Get hashes the key, reads storage and decodes the value,
+// for every trade. So that the map holds every user, the view keeps its
+// storage in memory and rebuilds it from the topic at every start (a view
+// resuming from stored offsets would not pass old users through the
+// callback); the users table is small.
+type UsersView struct {
+	*goka.View
+
+	mu    sync.RWMutex
+	users map[string]*pb.User
+}
+
+// NewUsersView builds the users view.
+func NewUsersView(brokers []string, b Builders, m *Metrics, opts ...goka.ViewOption) (*UsersView, error) {
+	u := &UsersView{users: make(map[string]*pb.User)}
+	o := append(b.viewOptions(), goka.WithViewStorageBuilder(memstore.Builder()), goka.WithViewCallback(u.update(m)))
+	v, err := goka.NewView(brokers, UsersTable, UserCodec, append(o, opts...)...)
+	if err != nil {
+		return nil, err
+	}
+	u.View = v
+	return u, nil
+}
+
+// Get returns the user (a *pb.User), or nil when there is none.
+func (u *UsersView) Get(userid string) (any, error) {
+	u.mu.RLock()
+	defer u.mu.RUnlock()
+	if v, ok := u.users[userid]; ok {
+		return v, nil
+	}
+	return nil, nil
+}
+
+// update is the view's update callback: it keeps a validated User per
+// userid, deletes on a tombstone, and ignores a malformed record (the
+// previous value stays, as ksqlDB skips a record it cannot deserialize).
+// The users-check group sends that record to the dead-letter topic once.
+func (u *UsersView) update(m *Metrics) goka.UpdateCallback {
 	return func(ctx goka.UpdateContext, s storage.Storage, key string, value []byte) error {
 		if value == nil {
+			u.mu.Lock()
+			delete(u.users, key)
+			u.mu.Unlock()
 			return s.Delete(key)
 		}
-		u, err := settlement.ParseUser(value)
+		p, err := settlement.ParseUser(value)
 		if err != nil || key == "" {
 			m.UsersBad.Inc()
 			return nil
 		}
-		b, err := deterministic.Marshal(&pb.User{Userid: u.UserID, Regionid: u.RegionID, Gender: u.Gender, Registertime: u.RegisterTime})
+		user := &pb.User{Userid: p.UserID, Regionid: p.RegionID, Gender: p.Gender, Registertime: p.RegisterTime}
+		b, err := deterministic.Marshal(user)
 		if err != nil {
 			return err
 		}
+		u.mu.Lock()
+		u.users[key] = user
+		u.mu.Unlock()
 		return s.Set(key, b)
 	}
-}
-
-// NewUsersView is the local copy of the whole users table every worker
-// keeps (like Kafka Streams' GlobalKTable): trades need no re-keying, and
-// the settle group starts only once it has recovered.
-func NewUsersView(brokers []string, b Builders, m *Metrics, opts ...goka.ViewOption) (*goka.View, error) {
-	o := append(b.viewOptions(), goka.WithViewCallback(usersUpdate(m)))
-	return goka.NewView(brokers, UsersTable, UserCodec, append(o, opts...)...)
 }
 
 // UsersCheckGraph sends each malformed users record to the dead-letter

@@ -65,7 +65,8 @@ func TestUsersUpdate(t *testing.T) {
 		{"stored again after the delete", "User_1", []byte(`{"registertime":1493819720340,"userid":"User_1","regionid":"Region_1","gender":"MALE"}`), user1, 4},
 	}
 	m, _ := newMetrics(t)
-	update := usersUpdate(m)
+	u := &UsersView{users: make(map[string]*pb.User)}
+	update := u.update(m)
 	st := storage.NewMemory()
 	for i, s := range steps {
 		ok := t.Run(s.name, func(t *testing.T) {
@@ -75,6 +76,11 @@ func TestUsersUpdate(t *testing.T) {
 			got := storedUser(t, st, "User_1")
 			if (got == nil) != (s.want == nil) || (got != nil && !equalUser(got, s.want)) {
 				t.Errorf("User_1 = %v, want %v", got, s.want)
+			}
+			// What the settle step reads: the map, the same as storage.
+			v, _ := u.Get("User_1")
+			if got, _ := v.(*pb.User); (got == nil) != (s.want == nil) || (got != nil && !equalUser(got, s.want)) {
+				t.Errorf("Get(User_1) = %v, want %v", v, s.want)
 			}
 			if u := storedUser(t, st, ""); u != nil {
 				t.Errorf("stored a user under the empty key: %v", u)

@@ -3,6 +3,7 @@ package settlement
 import (
 	"encoding/json"
 	"errors"
+	"fmt"
 	"math"
 	"testing"
 	"unicode/utf8"
@@ -77,6 +78,9 @@ func FuzzParseWindowKey(f *testing.F) {
 			t.Errorf("ParseWindowKey(%q) = %q, %d, but WindowKey of that is %q", key, sym, s, WindowKey(sym, s))
 		}
 		k := WindowKey(key, start)
+		if want := key + "@" + fmt.Sprintf("%013d", start); k != want {
+			t.Errorf("WindowKey(%q, %d) = %q, want %q", key, start, k, want)
+		}
 		sym, s, err := ParseWindowKey(k)
 		if err != nil || sym != key || s != start {
 			t.Errorf("ParseWindowKey(WindowKey(%q, %d)) = %q, %d, %v", key, start, sym, s, err)

@@ -1,0 +1,145 @@
+package processor
+
+import (
+	"context"
+	"fmt"
+	"hash"
+	"sync"
+	"time"
+
+	"github.com/IBM/sarama"
+	"github.com/lovoo/goka"
+	"github.com/twmb/franz-go/pkg/kgo"
+)
+
+// How the processors' producer batches and how long it keeps trying.
+const (
+	producerLinger = 5 * time.Millisecond
+	// A record not delivered within this fails its emit (and stops the
+	// partition's processing until the group rejoins). Until then the
+	// producer keeps retrying in order: a broker restart or a cut of tens
+	// of seconds is ridden out without a failed record.
+	producerDeliveryTimeout = 2 * time.Minute
+	producerCloseTimeout    = 30 * time.Second
+)
+
+// kgoProducer is goka's Producer on franz-go's client. goka's own producer
+// (sarama's AsyncProducer) passes every record through four goroutines and
+// channels before it is batched; in the drain profile that was a quarter of
+// the CPU. franz-go batches in the caller's goroutine, keeps each
+// partition's records in order across retries (idempotent, unlimited
+// retries until the delivery timeout) and fails the records queued behind
+// a failed one instead of sending them out of order.
+//
+// The processors of one worker share one client (DESIGN.md: one
+// long-lived producer per process): goka builds a producer per processor,
+// and each gets a handle on the shared client, which is flushed and closed
+// when the last handle closes.
+type kgoProducer struct {
+	shared *SharedProducer
+	cl     *kgo.Client
+	closed sync.Once
+}
+
+// SharedProducer is the one franz-go client the processors of a process
+// write with.
+type SharedProducer struct {
+	mu    sync.Mutex
+	cl    *kgo.Client
+	users int
+}
+
+// ProducerBuilder builds goka producers on the shared client (every
+// processor's, and the benchmark's copy baseline's), opening it with the
+// brokers and client id of the first processor, and the partitioner goka
+// uses for its own lookups (hasher), so every record lands where goka and
+// Java look for its key.
+func (sp *SharedProducer) ProducerBuilder() goka.ProducerBuilder {
+	return func(brokers []string, clientID string, hasher func() hash.Hash32) (goka.Producer, error) {
+		sp.mu.Lock()
+		defer sp.mu.Unlock()
+		if sp.cl == nil {
+			cl, err := kgo.NewClient(
+				kgo.SeedBrokers(brokers...),
+				kgo.ClientID(clientID),
+				kgo.RequiredAcks(kgo.AllISRAcks()),
+				kgo.ProducerLinger(producerLinger),
+				kgo.ProducerBatchCompression(kgo.Lz4Compression(), kgo.NoCompression()),
+				kgo.RecordDeliveryTimeout(producerDeliveryTimeout),
+				kgo.RecordPartitioner(hashPartitioner(hasher)),
+			)
+			if err != nil {
+				return nil, fmt.Errorf("producer for %v: %w", brokers, err)
+			}
+			sp.cl = cl
+		}
+		sp.users++
+		return &kgoProducer{shared: sp, cl: sp.cl}, nil
+	}
+}
+
+// release closes the client when its last user is done: it waits for what
+// is buffered to be delivered first.
+func (sp *SharedProducer) release() error {
+	sp.mu.Lock()
+	defer sp.mu.Unlock()
+	sp.users--
+	if sp.users > 0 {
+		return nil
+	}
+	cl := sp.cl
+	sp.cl = nil
+	ctx, cancel := context.WithTimeout(context.Background(), producerCloseTimeout)
+	defer cancel()
+	err := cl.Flush(ctx)
+	cl.Close()
+	if err != nil {
+		return fmt.Errorf("flush producer: %w", err)
+	}
+	return nil
+}
+
+// hashPartitioner is goka's partitioning (view.go, hashKey): the hasher's
+// sum as a non-negative int32, modulo the partition count.
+func hashPartitioner(hasher func() hash.Hash32) kgo.Partitioner {
+	hashers := sync.Pool{New: func() any { return hasher() }}
+	return kgo.BasicConsistentPartitioner(func(string) func(*kgo.Record, int) int {
+		return func(r *kgo.Record, n int) int {
+			h := hashers.Get().(hash.Hash32)
+			h.Reset()
+			h.Write(r.Key)
+			sum := int32(h.Sum32())
+			hashers.Put(h)
+			if sum < 0 {
+				sum = -sum
+			}
+			return int(sum % int32(n))
+		}
+	})
+}
+
+func (p *kgoProducer) Emit(topic, key string, value []byte) *goka.Promise {
+	return p.EmitWithHeaders(topic, key, value, nil)
+}
+
+func (p *kgoProducer) EmitWithHeaders(topic, key string, value []byte, headers goka.Headers) *goka.Promise {
+	promise, finish := goka.NewPromiseWithFinisher()
+	r := &kgo.Record{Topic: topic, Key: []byte(key), Value: value}
+	for k, v := range headers {
+		r.Headers = append(r.Headers, kgo.RecordHeader{Key: k, Value: v})
+	}
+	p.cl.Produce(context.Background(), r, func(r *kgo.Record, err error) {
+		// goka reads the offset of a table write to track its storage.
+		finish(&sarama.ProducerMessage{Topic: r.Topic, Partition: r.Partition, Offset: r.Offset}, err)
+	})
+	return promise
+}
+
+// Close gives up this processor's handle; the last one closes the client.
+// Records this processor emitted are flushed either way: goka waited for
+// their promises before it closes the producer.
+func (p *kgoProducer) Close() error {
+	var err error
+	p.closed.Do(func() { err = p.shared.release() })
+	return err
+}
