@@ -54,6 +54,8 @@ type Options struct {
 	LatencyDuration time.Duration   // how long the latency scenario produces
 	Restore         int64           // count-table entries the restore scenario recovers
 	WrkDuration     time.Duration   // how long wrk runs
+	WrkThreads      int             // wrk -t
+	WrkConnections  int             // wrk -c
 	HTTPBacklog     int64           // trades drained before wrk starts, so queries find windows
 	Scenarios       []string        // which scenarios run
 	CPUProfile      string          // file for a CPU profile of the drain scenario; empty = none
@@ -78,6 +80,9 @@ func DefaultOptions() Options {
 	return Options{
 		Trades: 1_000_000, Partitions: 6, PartitionsLarge: 1000, Rate: 5000,
 		LatencyDuration: 20 * time.Second, Restore: 1_000_000, WrkDuration: 10 * time.Second,
+		// One wrk thread drives as many requests as two here, and a
+		// second only takes a core from the server on this 2-core machine.
+		WrkThreads: 1, WrkConnections: 32,
 		HTTPBacklog: 100_000, Scenarios: Scenarios, Timeout: 15 * time.Minute, Seed: 1,
 		Store: processor.StoreMemory, ClientID: "tradeflow-bench", Rules: settlement.DefaultRules,
 		Policy: settlement.Policy{Grace: time.Hour, Retention: 24 * time.Hour},
@@ -97,6 +102,9 @@ func (o Options) validate() error {
 	}
 	if o.Rate <= 0 || o.LatencyDuration <= 0 || o.WrkDuration <= 0 || o.Timeout <= 0 {
 		errs = append(errs, errors.New("rate and durations must be above zero"))
+	}
+	if o.WrkThreads < 1 || o.WrkConnections < o.WrkThreads {
+		errs = append(errs, fmt.Errorf("wrk threads %d, connections %d: want at least 1 thread and a connection per thread", o.WrkThreads, o.WrkConnections))
 	}
 	if o.Policy.Grace < backlogSpan+5*time.Minute {
 		errs = append(errs, fmt.Errorf("window grace %v: the backlog's event times span %v, so the grace must be at least %v", o.Policy.Grace, backlogSpan, backlogSpan+5*time.Minute))

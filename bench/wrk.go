@@ -90,7 +90,7 @@ func (b *bench) measureHTTP(ctx context.Context, c *cluster, r *running, g *data
 		res.Produced, err = c.pace(pctx, g, b.o.Rate, 24*time.Hour, nil)
 		produced <- err
 	}()
-	args := []string{"-t2", "-c32", "-d" + strconv.Itoa(int(b.o.WrkDuration.Seconds()+0.5)) + "s", "--latency", "http://" + addr + "/v1/counts/" + wrkSymbol}
+	args := []string{"-t" + strconv.Itoa(b.o.WrkThreads), "-c" + strconv.Itoa(b.o.WrkConnections), "-d" + strconv.Itoa(int(b.o.WrkDuration.Seconds()+0.5)) + "s", "--latency", "http://" + addr + "/v1/counts/" + wrkSymbol}
 	res.WrkCommand = "wrk " + strings.Join(args, " ")
 	out, werr := exec.CommandContext(ctx, wrk, args...).CombinedOutput()
 	cancel()

@@ -88,7 +88,10 @@ func (a *API) counts(w http.ResponseWriter, r *http.Request) {
 			writeError(w, http.StatusInternalServerError, err)
 			return
 		}
+		// A length spares the chunked encoding of an answer larger than
+		// net/http's buffer.
 		w.Header().Set("Content-Type", "application/json")
+		w.Header().Set("Content-Length", strconv.Itoa(len(b)))
 		_, _ = w.Write(b) // the client went away; nothing to do
 		return
 	}
