@@ -37,11 +37,11 @@ type chaosPlan struct {
 var chaosPlans = map[string]chaosPlan{
 	"short": {name: "short", trades: 40_000, symbols: 40, produceFor: 55 * time.Second, workers: 3,
 		minKills: 4, pause: [2]time.Duration{time.Second, 3 * time.Second}, cut: 10 * time.Second,
-		brokerAt: map[int]syscall.Signal{2: syscall.SIGTERM}, cutAt: 2},
+		brokerAt: map[int]syscall.Signal{2: syscall.SIGKILL}, cutAt: 2},
 	"full": {name: "full", trades: 300_000, symbols: 120, produceFor: 5 * time.Minute, workers: 3,
 		minKills: 12, pause: [2]time.Duration{2 * time.Second, 5 * time.Second}, cut: 30 * time.Second,
 		blackhole: 30 * time.Second,
-		brokerAt:  map[int]syscall.Signal{2: syscall.SIGTERM, 12: syscall.SIGTERM}, cutAt: 7},
+		brokerAt:  map[int]syscall.Signal{2: syscall.SIGKILL, 12: syscall.SIGTERM}, cutAt: 7},
 }
 
 // Takeover targets (the promise): survivors resume a SIGKILLed
@@ -73,8 +73,9 @@ func TestChaos(t *testing.T) {
 	if !ok {
 		t.Fatalf("TRADEFLOW_CHAOS=%q: want short or full", mode)
 	}
-	// The broker is restarted with SIGTERM by default;
-	// TRADEFLOW_CHAOS_BROKER_SIGNAL=KILL restarts it with SIGKILL. SIGKILLed,
+	// The short plan SIGKILLs the broker, the full one SIGKILLs it once and
+	// SIGTERMs it once; TRADEFLOW_CHAOS_BROKER_SIGNAL=KILL or TERM makes
+	// every restart use that signal. SIGKILLed,
 	// the embedded broker (kfake) keeps every acknowledged record but
 	// forgets the idempotent producers' sequence numbers, so producers see
 	// OutOfOrderSequenceNumber, fail records and go on with later ones
@@ -82,11 +83,11 @@ func TestChaos(t *testing.T) {
 	// count step must count those records when they are replayed
 	// (README, "Guarantees").
 	switch sig := os.Getenv("TRADEFLOW_CHAOS_BROKER_SIGNAL"); sig {
-	case "", "TERM":
-	case "KILL":
+	case "":
+	case "KILL", "TERM":
 		brokerAt := map[int]syscall.Signal{}
 		for k := range plan.brokerAt {
-			brokerAt[k] = syscall.SIGKILL
+			brokerAt[k] = map[string]syscall.Signal{"KILL": syscall.SIGKILL, "TERM": syscall.SIGTERM}[sig]
 		}
 		plan.brokerAt = brokerAt
 	default:

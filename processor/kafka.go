@@ -37,16 +37,15 @@ func SaramaConfig(clientID string) *sarama.Config {
 	// auto.offset.reset=earliest: goka's default (newest) silently skips
 	// what was produced before or while it started.
 	c.Consumer.Offsets.Initial = sarama.OffsetOldest
-	// Durable, ordered writes: wait for all in-sync replicas, idempotent,
-	// one request in flight so retries cannot reorder a partition (the
-	// count step relies on per-partition order to recognise replays).
+	// Durable, ordered writes for the one sarama producer left, datagen's
+	// Sink (processors write with franz-go, producer.go): wait for all
+	// in-sync replicas, idempotent, one request in flight.
 	c.Producer.RequiredAcks = sarama.WaitForAll
 	c.Producer.Idempotent = true
 	c.Net.MaxOpenRequests = 1
-	// Ride out a broker restart or a lost connection (tens of seconds)
-	// instead of failing the emit, which stops the processor and the
-	// worker: up to 120 retries, backing off to 1 s between them, and
-	// metadata refreshes that keep trying.
+	// Ride out a broker restart or a lost connection (tens of seconds):
+	// up to 120 retries, backing off to 1 s between them, and metadata
+	// refreshes that keep trying.
 	c.Producer.Retry.Max = 120
 	c.Producer.Retry.BackoffFunc = backoff(100*time.Millisecond, time.Second)
 	c.Metadata.Retry.Max = 30
