@@ -10,6 +10,7 @@ import (
 	"github.com/twmb/franz-go/pkg/kgo"
 	"google.golang.org/protobuf/proto"
 
+	"github.com/tradeflow/tradeflow/processor"
 	pb "github.com/tradeflow/tradeflow/proto"
 )
 
@@ -138,10 +139,13 @@ func (c *chaos) diagnoseLoss(trades map[int][]srcID, lostBy map[winKey]int64) st
 		len(recs), missing, late, match, strings.Join(examples, "\n  "))
 }
 
-// changelogCounts reads the count table's changelog: the newest value of
-// every window, as a worker recovering from it would hold them.
-func (c *chaos) changelogCounts() map[winKey]tally {
-	got := map[winKey]tally{}
+// changelogCounts reads the count table's changelog as a worker recovering
+// from it does: per window the newest value, except that a value counting
+// strictly fewer trades than the one held is ignored (processor.Stale: a
+// late write of a worker that had lost the partition). stale counts those.
+func (c *chaos) changelogCounts() (got map[winKey]tally, stale int) {
+	got = map[winKey]tally{}
+	held := map[winKey]*pb.WindowCounts{}
 	for _, r := range c.readTopic("tradeflow-count-table") {
 		sym, start, ok := parseWindowKey(string(r.Key))
 		if !ok {
@@ -150,15 +154,21 @@ func (c *chaos) changelogCounts() map[winKey]tally {
 		k := winKey{sym, start}
 		if r.Value == nil {
 			delete(got, k)
+			delete(held, k)
 			continue
 		}
-		var w pb.WindowCounts
-		if err := proto.Unmarshal(r.Value, &w); err != nil {
+		w := new(pb.WindowCounts)
+		if err := proto.Unmarshal(r.Value, w); err != nil {
 			c.t.Fatalf("count table %s: %v", r.Key, err)
 		}
+		if processor.Stale(held[k], w) {
+			stale++
+			continue
+		}
+		held[k] = w
 		got[k] = tally{w.Completed, w.Pending, w.Flagged, w.Rejected}
 	}
-	return got
+	return got, stale
 }
 
 // parseWindowKey splits "SYMBOL@windowStart".

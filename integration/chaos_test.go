@@ -531,7 +531,8 @@ func (c *chaos) report(wall time.Duration) {
 	}
 	// The changelog is what every worker's view recovers from: if it is
 	// exact while an API is not, counting is right and serving is wrong.
-	clLost, clDoubled := lostDoubled(c.changelogCounts(), truth)
+	clCounts, clStale := c.changelogCounts()
+	clLost, clDoubled := lostDoubled(clCounts, truth)
 
 	var kill, term []time.Duration
 	lines := []string{}
@@ -554,7 +555,7 @@ func (c *chaos) report(wall time.Duration) {
 worker kills survived: %d (%d SIGKILL, %d SIGTERM; %d restarts on an empty data dir)
 records: %d trades produced (%d valid, %d malformed), %d acknowledged, %d failed; broker lost %d acknowledged, holds %d duplicates
 counts: %d windows, %d trades counted in truth; served by %s (%s store): lost %d, doubled %d;%s
-count table changelog (newest value per window): lost %d, doubled %d
+count table changelog (read as a recovering worker reads it; %d late values of a former owner ignored as stale): lost %d, doubled %d
 faults:
   %s
 takeovers (kill until every partition of settle and count assigned to a live member and the victim's partitions progressing):
@@ -565,7 +566,7 @@ worker logs (%d processes): %s`,
 		c.plan.name, wall.Round(time.Second),
 		len(c.takeovers), len(kill), len(term), c.fresh,
 		len(c.wl.Trades), c.wl.Valid, c.wl.Bad, c.prod.acked(), c.prod.failed(), brokerLost, brokerDup,
-		len(truth), counted, c.workers[0].name(), c.workers[0].store(), lost, doubled, others, clLost, clDoubled,
+		len(truth), counted, c.workers[0].name(), c.workers[0].store(), lost, doubled, others, clStale, clLost, clDoubled,
 		strings.Join(c.faults, "\n  "), strings.Join(lines, "\n"),
 		median(kill), slices.Max(append(kill, 0)).Round(10*time.Millisecond), takeoverLimitKill,
 		median(term), slices.Max(append(term, 0)).Round(10*time.Millisecond), takeoverLimitTerm,

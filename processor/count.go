@@ -28,6 +28,9 @@ type Counter struct {
 
 	mu         sync.Mutex
 	streamTime map[int32]int64 // per windows-topic partition: newest event time seen
+	// Windows written since the last two expire visits: the visit writes
+	// them again (see stale.go).
+	touched, touchedBefore map[string]struct{}
 }
 
 // Graph defines the count group.
@@ -93,6 +96,7 @@ func (c *Counter) count(ctx goka.Context, msg any) {
 		// write the unchanged value again so the changelog holds it.
 		c.Metrics.Duplicates.Inc()
 		ctx.SetValue(w)
+		c.touch(ctx.Key())
 		return
 	}
 	switch d {
@@ -106,6 +110,35 @@ func (c *Counter) count(ctx goka.Context, msg any) {
 		w.Rejected++
 	}
 	ctx.SetValue(w)
+	c.touch(ctx.Key())
+}
+
+// touch notes that key's window was written.
+func (c *Counter) touch(key string) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.touched == nil {
+		c.touched = make(map[string]struct{})
+	}
+	c.touched[key] = struct{}{}
+}
+
+// rotate ends an expire visit: what was written since the one before it is
+// forgotten after the next.
+func (c *Counter) rotate() {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.touchedBefore, c.touched = c.touched, make(map[string]struct{})
+}
+
+// recentlyWritten reports whether key was written since the visit before
+// last.
+func (c *Counter) recentlyWritten(key string) bool {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	_, now := c.touched[key]
+	_, before := c.touchedBefore[key]
+	return now || before
 }
 
 // appliedFor returns w's entry for a source partition, adding one (offset
@@ -190,9 +223,12 @@ func Offsets(m map[int32]int64) []*pb.SourceOffset {
 
 // expire is called for every window of the partitions this worker owns
 // (Processor.VisitAll): a window past retention is deleted, which writes a
-// tombstone so compaction reclaims it in the changelog too. It also seeds
-// the partition's stream time after a restart with the newest window
-// start it holds, a lower bound of the stream time before the restart.
+// tombstone so compaction reclaims it in the changelog too. A window
+// written in the last one to two visit intervals is written again, so that
+// a late write of a worker that had lost the partition is not the last
+// value in the changelog for long (stale.go). It also seeds the
+// partition's stream time after a restart with the newest window start it
+// holds, a lower bound of the stream time before the restart.
 func (c *Counter) expire(ctx goka.Context, _ any) {
 	_, start, err := settlement.ParseWindowKey(ctx.Key())
 	if err != nil {
@@ -202,5 +238,11 @@ func (c *Counter) expire(ctx goka.Context, _ any) {
 	if c.Policy.Expired(start, now) {
 		c.Metrics.Expired.Inc()
 		ctx.Delete()
+		return
+	}
+	if c.recentlyWritten(ctx.Key()) {
+		if w, ok := ctx.Value().(*pb.WindowCounts); ok && w != nil {
+			ctx.SetValue(w)
+		}
 	}
 }

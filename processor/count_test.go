@@ -17,6 +17,7 @@ var testPolicy = settlement.Policy{Grace: time.Hour, Retention: 24 * time.Hour}
 
 // countHarness runs the count group on a tester.
 type countHarness struct {
+	c         *Counter
 	tt        *tester.Tester
 	m         *Metrics
 	p         *goka.Processor
@@ -31,7 +32,7 @@ func newCount(tb testing.TB, policy settlement.Policy) *countHarness {
 	c := &Counter{Policy: policy, Metrics: m}
 	p := runProcessor(tb, tt, c.Graph(), goka.WithNilHandling(goka.NilProcess))
 	return &countHarness{
-		tt: tt, m: m, p: p,
+		c: c, tt: tt, m: m, p: p,
 		dlq:       tt.NewQueueTracker(string(DeadLetterTopic)),
 		changelog: tt.NewQueueTracker(string(CountTable)),
 	}
@@ -268,6 +269,8 @@ func TestCountExpire(t *testing.T) {
 			h.send(t, expiring)
 			h.send(t, fresh)
 			drain(h.changelog) // the updates
+			h.c.rotate()       // two visits ago: the visit writes
+			h.c.rotate()       // neither window again
 
 			ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 			defer cancel()
@@ -300,5 +303,43 @@ func TestCountExpire(t *testing.T) {
 				t.Errorf("expired = %v, want %v", got, wantMetric)
 			}
 		})
+	}
+}
+
+// The expire visit writes the windows written since the visit before last
+// again, unchanged, so that a late write of a worker that lost the
+// partition does not stay the last value in the changelog.
+func TestCountRewritesRecentWindows(t *testing.T) {
+	h := newCount(t, testPolicy)
+	a := settled{"ZVZZT", eventTime, settlement.Completed, 0, 1}
+	b := settled{"ZXZZT", eventTime, settlement.Pending, 0, 2}
+	h.send(t, a)
+	h.send(t, b)
+	written := map[string]string{}
+	for _, r := range drain(h.changelog) {
+		written[r.key] = string(r.value)
+	}
+	visit := func() map[string]string {
+		t.Helper()
+		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+		defer cancel()
+		if err := h.p.VisitAll(ctx, ExpireVisit, nil); err != nil {
+			t.Fatalf("visit: %v", err)
+		}
+		h.c.rotate()
+		out := map[string]string{}
+		for _, r := range drain(h.changelog) {
+			out[r.key] = string(r.value)
+		}
+		return out
+	}
+	for i := range 2 { // written since the visit before last
+		got := visit()
+		if len(got) != 2 || got[a.key()] != written[a.key()] || got[b.key()] != written[b.key()] {
+			t.Fatalf("visit %d wrote %d windows, want both again unchanged", i+1, len(got))
+		}
+	}
+	if got := visit(); len(got) != 0 {
+		t.Fatalf("third visit wrote %v, want nothing: no window changed since", got)
 	}
 }

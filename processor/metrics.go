@@ -13,6 +13,7 @@ type Metrics struct {
 	Late        prometheus.Counter
 	Duplicates  prometheus.Counter
 	Gaps        prometheus.Counter
+	Stale       prometheus.Counter
 	Expired     prometheus.Counter
 	UsersBad    prometheus.Counter
 }
@@ -40,6 +41,10 @@ func NewMetrics(reg prometheus.Registerer) *Metrics {
 		Gaps: f.NewCounter(prometheus.CounterOpts{
 			Name: "tradeflow_count_gaps_opened_total",
 			Help: "Settlements whose predecessor in the same window and source partition had not been counted (its write was lost or is late); the predecessor is counted when it comes again.",
+		}),
+		Stale: f.NewCounter(prometheus.CounterOpts{
+			Name: "tradeflow_stale_count_values_ignored_total",
+			Help: "Count-table changelog values ignored by a recovering count partition or a view because they count strictly fewer trades than the value held (a late write of a worker that had lost the partition).",
 		}),
 		Expired: f.NewCounter(prometheus.CounterOpts{
 			Name: "tradeflow_windows_expired_total",

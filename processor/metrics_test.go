@@ -16,14 +16,15 @@ func TestMetricsNames(t *testing.T) {
 	m.Late.Inc()
 	m.Duplicates.Inc()
 	m.Gaps.Inc()
+	m.Stale.Inc()
 	m.Expired.Inc()
 	m.UsersBad.Inc()
 	families, err := reg.Gather()
 	if err != nil {
 		t.Fatal(err)
 	}
-	if len(families) != 7 {
-		t.Errorf("%d metric families, want 7", len(families))
+	if len(families) != 8 {
+		t.Errorf("%d metric families, want 8", len(families))
 	}
 	for _, f := range families {
 		if !strings.HasPrefix(f.GetName(), "tradeflow_") {

@@ -61,7 +61,7 @@ func NewPipeline(o Options) (*Pipeline, error) {
 	if p.settle, err = goka.NewProcessor(o.Brokers, settler.Graph(), opts(0, goka.WithNilHandling(goka.NilProcess))...); err != nil {
 		return nil, fmt.Errorf("settle group: %w", err)
 	}
-	if p.count, err = goka.NewProcessor(o.Brokers, p.counter.Graph(), opts(1, goka.WithNilHandling(goka.NilProcess))...); err != nil {
+	if p.count, err = goka.NewProcessor(o.Brokers, p.counter.Graph(), opts(1, goka.WithNilHandling(goka.NilProcess), goka.WithUpdateCallback(countUpdate(o.Metrics)))...); err != nil {
 		return nil, fmt.Errorf("count group: %w", err)
 	}
 	if p.check, err = goka.NewProcessor(o.Brokers, UsersCheckGraph(o.Metrics), opts(2)...); err != nil {
@@ -138,6 +138,8 @@ func (p *Pipeline) expireLoop(ctx context.Context) {
 	for {
 		if err := p.count.VisitAll(ctx, ExpireVisit, nil); err != nil && ctx.Err() == nil {
 			p.opts.Log.Warn("expiring windows failed; will retry", "err", err)
+		} else {
+			p.counter.rotate()
 		}
 		select {
 		case <-ctx.Done():

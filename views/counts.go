@@ -43,15 +43,16 @@ type Counts struct {
 	index *index
 }
 
-// NewCounts builds the view; Run starts it.
-func NewCounts(brokers []string, b processor.Builders, opts ...goka.ViewOption) (*Counts, error) {
+// NewCounts builds the view; Run starts it. onStale (may be nil) is called
+// for each changelog value ignored as stale (processor.Stale).
+func NewCounts(brokers []string, b processor.Builders, onStale func(), opts ...goka.ViewOption) (*Counts, error) {
 	ix := newIndex()
 	// The index is fed only by the update callback, which sees what the
 	// view reads from the changelog: with a persistent store the view
 	// would resume from its stored offset and the index would miss every
 	// window stored before. So this view always rebuilds, in memory, from
 	// the start of the changelog.
-	o := append(b.ViewOptions(), goka.WithViewCallback(ix.updateCallback()),
+	o := append(b.ViewOptions(), goka.WithViewCallback(ix.updateCallback(onStale)),
 		goka.WithViewStorageBuilder(memstore.Builder()))
 	v, err := goka.NewView(brokers, processor.CountTable, processor.CountsCodec, append(o, opts...)...)
 	if err != nil {

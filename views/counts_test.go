@@ -25,7 +25,7 @@ func newTestCounts(tb testing.TB, windows ...*pb.WindowCounts) *Counts {
 	if err != nil {
 		tb.Fatal(err)
 	}
-	c, err := NewCounts(nil, views, goka.WithViewTester(tt))
+	c, err := NewCounts(nil, views, nil, goka.WithViewTester(tt))
 	if err != nil {
 		tb.Fatal(err)
 	}
@@ -119,5 +119,28 @@ func TestAPIOverCountsView(t *testing.T) {
 	_, body = get(t, h, "/v1/tables/PENDING_PER_MINUTE?symbol=ZVV")
 	if got := decodeJSON[[]Row](t, body); !reflect.DeepEqual(got, []Row{{"ZVV", t0 + 60_000, t0 + 120_000, 5}, {"ZVV", t0, t0 + 60_000, 2}}) {
 		t.Errorf("pending rows %+v", got)
+	}
+}
+
+// A late write of a worker that had lost the partition (it counts fewer
+// trades than the value held) does not replace the newer value.
+func TestCountsIgnoreStaleValues(t *testing.T) {
+	newer := counts("ZVV", t0, 5, 0, 0, 0)
+	newer.Applied = processor.Offsets(map[int32]int64{0: 20})
+	older := counts("ZVV", t0, 3, 0, 0, 0)
+	older.Applied = processor.Offsets(map[int32]int64{0: 12})
+	later := counts("ZVV", t0, 6, 0, 0, 0)
+	later.Applied = processor.Offsets(map[int32]int64{0: 21})
+	c := newTestCounts(t, newer, older)
+	ws, err := c.Windows("ZVV", t0, t0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(ws) != 1 || ws[0].Completed != 5 {
+		t.Fatalf("windows %+v, want completed 5 from the newer value", ws)
+	}
+	c2 := newTestCounts(t, newer, older, later)
+	if ws, _ := c2.Windows("ZVV", t0, t0); len(ws) != 1 || ws[0].Completed != 6 {
+		t.Fatalf("windows %+v, want completed 6 from the latest value", ws)
 	}
 }

@@ -34,9 +34,20 @@ type symbolWindows struct {
 func newIndex() *index { return &index{symbols: map[string]*symbolWindows{}} }
 
 // updateCallback stores the changelog record as goka's default does, then
-// applies it to the index.
-func (ix *index) updateCallback() goka.UpdateCallback {
+// applies it to the index; a stale record is ignored and reported to
+// onStale.
+func (ix *index) updateCallback(onStale func()) goka.UpdateCallback {
 	return func(ctx goka.UpdateContext, s storage.Storage, key string, value []byte) error {
+		if value != nil {
+			// A late write of a worker that had lost the partition
+			// (processor/stale.go): the value held stays.
+			if stale, err := processor.StaleWrite(s, key, value); err != nil || stale {
+				if stale && onStale != nil {
+					onStale()
+				}
+				return err
+			}
+		}
 		if err := goka.DefaultUpdate(ctx, s, key, value); err != nil {
 			return err
 		}

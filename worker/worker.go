@@ -65,7 +65,7 @@ func New(o Options) (*Worker, error) {
 	if err != nil {
 		return nil, err
 	}
-	if w.Counts, err = views.NewCounts(o.Brokers, viewB); err != nil {
+	if w.Counts, err = views.NewCounts(o.Brokers, viewB, w.Metrics.Stale.Inc); err != nil {
 		return nil, err
 	}
 	w.API = &views.API{Store: w.Counts, Gatherer: reg, Ready: w.Ready}

@@ -1,0 +1,90 @@
+package processor
+
+import (
+	"testing"
+
+	"github.com/lovoo/goka/storage"
+
+	pb "github.com/tradeflow/tradeflow/proto"
+)
+
+func counts(entries ...*pb.SourceOffset) *pb.WindowCounts {
+	return &pb.WindowCounts{Symbol: "ZVV", Applied: entries}
+}
+
+func entry(p int32, high int64, gaps ...[2]int64) *pb.SourceOffset {
+	e := &pb.SourceOffset{Partition: p, Offset: high}
+	for _, g := range gaps {
+		e.Gaps = append(e.Gaps, &pb.OffsetRange{First: g[0], Last: g[1]})
+	}
+	return e
+}
+
+func TestStale(t *testing.T) {
+	cases := []struct {
+		name             string
+		stored, incoming *pb.WindowCounts
+		want             bool
+	}{
+		{"older value of the same partition", counts(entry(0, 20)), counts(entry(0, 12)), true},
+		{"newer value", counts(entry(0, 12)), counts(entry(0, 20)), false},
+		{"the same trades", counts(entry(0, 20)), counts(entry(0, 20)), false},
+		{"nothing stored", nil, counts(entry(0, 3)), false},
+		{"another partition only in the incoming", counts(entry(0, 20)), counts(entry(0, 12), entry(1, 4)), false},
+		{"another partition only in the stored", counts(entry(0, 20), entry(1, 4)), counts(entry(0, 20)), true},
+		{"stored has a gap the incoming filled", counts(entry(0, 20, [2]int64{11, 11})), counts(entry(0, 12)), false},
+		{"incoming has the stored's gap and less", counts(entry(0, 20, [2]int64{11, 11})), counts(entry(0, 15, [2]int64{11, 11})), true},
+		{"incoming's gap is wider", counts(entry(0, 20, [2]int64{11, 11})), counts(entry(0, 20, [2]int64{10, 12})), true},
+		{"gaps joined across ranges", counts(entry(0, 20, [2]int64{5, 12})), counts(entry(0, 15, [2]int64{5, 8}, [2]int64{9, 12})), true},
+		{"incoming fills part of the stored's gap", counts(entry(0, 20, [2]int64{5, 12})), counts(entry(0, 15, [2]int64{5, 8})), false},
+		{"incoming with nothing applied", counts(entry(0, 20)), counts(entry(0, -1)), true},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			if got := Stale(tc.stored, tc.incoming); got != tc.want {
+				t.Errorf("Stale = %v, want %v", got, tc.want)
+			}
+		})
+	}
+}
+
+// Recovering a count partition keeps a value when an older one landed
+// after it in the changelog.
+func TestCountUpdateKeepsNewerValue(t *testing.T) {
+	m, _ := newMetrics(t)
+	update := countUpdate(m)
+	st := storage.NewMemory()
+	write := func(w *pb.WindowCounts) {
+		t.Helper()
+		b, err := CountsCodec.Encode(w)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := update(updateContext{1}, st, "ZVV@0000000060000", b); err != nil {
+			t.Fatal(err)
+		}
+	}
+	newer := counts(entry(0, 20))
+	newer.Completed = 5
+	older := counts(entry(0, 12))
+	older.Completed = 3
+	write(newer)
+	write(older) // a late write of the partition's old owner
+	b, err := st.Get("ZVV@0000000060000")
+	if err != nil {
+		t.Fatal(err)
+	}
+	v, err := CountsCodec.Decode(b)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := v.(*pb.WindowCounts).Completed; got != 5 {
+		t.Fatalf("recovered completed = %d, want 5 (the newer value)", got)
+	}
+	if err := update(updateContext{2}, st, "ZVV@0000000060000", nil); err != nil {
+		t.Fatal(err)
+	}
+	if b, _ := st.Get("ZVV@0000000060000"); b != nil {
+		t.Fatal("a tombstone did not delete the window")
+	}
+}
