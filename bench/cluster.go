@@ -37,7 +37,7 @@ func startCluster(o Options, partitions int32) (*cluster, error) {
 	}
 	c := &cluster{o: o, partitions: partitions, dir: dir}
 	bo := broker.Options{Addr: "127.0.0.1:0", Partitions: int(partitions)}
-	if o.BrokerOnDisk {
+	if !o.BrokerInMemory {
 		bo.DataDir = filepath.Join(dir, "broker")
 	}
 	if c.broker, err = broker.Start(bo); err != nil {

@@ -26,9 +26,9 @@ func (b *bench) printHeader() {
 		b.printf("          cgroup cpu.max %s\n", q)
 	}
 	b.printf("          open files limit: %s\n", raiseNoFile())
-	where := "in memory"
-	if o.BrokerOnDisk {
-		where = "log in a temp dir"
+	where := "log in a temp dir (as run keeps it under its data dir)"
+	if o.BrokerInMemory {
+		where = "log in memory"
 	}
 	if slices.ContainsFunc(o.Scenarios, func(s string) bool { return s != KStreams }) {
 		b.printf("broker    embedded (kfake) on 127.0.0.1, %s, a fresh one per scenario; it runs in this process, so RSS and fds include it\n", where)

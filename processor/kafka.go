@@ -59,6 +59,7 @@ func SaramaConfig(clientID string) *sarama.Config {
 	// 1,000 partitions and five consumers per worker the default (256)
 	// holds over a million messages in memory.
 	c.ChannelBufferSize = 64
+	c.Consumer.Fetch.Default = 256 << 10
 	// Fast takeover: a dead worker is noticed after the session timeout
 	// (6 s is the brokers' default group.min.session.timeout.ms, and
 	// kfake's minimum); survivors learn of a rebalance at their next
