@@ -40,7 +40,7 @@ func (b *bench) printHeader() {
 		o.Trades, o.Partitions, o.PartitionsLarge, o.Rate, o.LatencyDuration, o.Restore, o.WrkDuration, o.HTTPBacklog, o.Seed, strings.Join(o.Scenarios, ","))
 	b.printf("          rules large trade %d, flag rate %.2f; window grace %v, retention %v; backlog event times span the last %v\n",
 		o.Rules.LargeTrade, o.Rules.FlagRate, o.Policy.Grace, o.Policy.Retention, backlogSpan)
-	b.printf("          workers: worker.New + Run, state store %s, temp data dir, sarama config processor.SaramaConfig; producer: franz-go kgo (murmur2 partitioner, acks=all, idempotent)\n", o.Store)
+	b.printf("          workers: worker.New + Run, state store %s, temp data dir, consumers on sarama (processor.SaramaConfig), one franz-go producer per worker (processor/producer.go), count changelog writes merged over %v; the bench's input producer: franz-go kgo (murmur2 partitioner, acks=all, idempotent)\n", o.Store, processor.ChangelogLinger)
 	b.printf("          per scenario: peak RSS = VmHWM after clear_refs at its start; fds sampled every 100 ms; process CPU = CPU time ÷ wall time of the whole scenario; load = 1-min load average at its end (the machine is shared)\n\n")
 }
 
