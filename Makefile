@@ -41,7 +41,7 @@ test-kafka:
 # can fail a target with "context deadline exceeded" at the end of a
 # -fuzztime duration on a loaded machine, with no failing input
 # (go.dev/issue/75804, fixed in Go 1.27); a count has no deadline to race.
-FUZZTIME ?= 200000x
+FUZZTIME ?= 50000x
 fuzz:
 	@for f in $$($(GO) test -list '^Fuzz' ./settlement/ | grep '^Fuzz'); do \
 	  echo "fuzz $$f ($(FUZZTIME))"; \
