@@ -34,7 +34,9 @@ const (
 // The processors of one worker share one client (DESIGN.md: one
 // long-lived producer per process): goka builds a producer per processor,
 // and each gets a handle on the shared client, which is flushed and closed
-// when the last handle closes.
+// when the last handle closes. Consumers stay on sarama (goka's consumer
+// groups and views take sarama interfaces), so connection settings such as
+// TLS and SASL must be given to both clients.
 type kgoProducer struct {
 	shared *SharedProducer
 	cl     *kgo.Client
