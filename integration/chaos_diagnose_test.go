@@ -3,6 +3,7 @@ package integration
 import (
 	"context"
 	"fmt"
+	"slices"
 	"sort"
 	"strings"
 	"time"
@@ -250,4 +251,45 @@ func (c *chaos) diagnoseChangelog() string {
 	}
 	return fmt.Sprintf("count table changelog: %d values older than one written before them, %d windows end on one; %d windows' newest value has not applied the newest settlement of its window\n  %s",
 		regressions, staleLast, behind, strings.Join(examples, "\n  "))
+}
+
+// valueHistory prints, for up to n of the given windows, every value the
+// count table's changelog holds for it in log order: where and by which
+// producer it was written, what it counts and applied, and whether a
+// recovering worker keeps it or ignores it as stale. A window that lost
+// counts shows the value at which its state fell behind.
+func (c *chaos) valueHistory(keys []winKey, n int) string {
+	slices.SortFunc(keys, func(a, b winKey) int { return strings.Compare(fmt.Sprint(a), fmt.Sprint(b)) })
+	keys = keys[:min(n, len(keys))]
+	want := map[string]bool{}
+	for _, k := range keys {
+		want[fmt.Sprintf("%s@%013d", k.Symbol, k.Start)] = true
+	}
+	var b strings.Builder
+	held := map[string]*pb.WindowCounts{}
+	for _, r := range c.readTopic("tradeflow-count-table") {
+		key := string(r.Key)
+		if !want[key] {
+			continue
+		}
+		if r.Value == nil {
+			fmt.Fprintf(&b, "  %s: %d/%d tombstone\n", key, r.Partition, r.Offset)
+			delete(held, key)
+			continue
+		}
+		w := new(pb.WindowCounts)
+		if err := proto.Unmarshal(r.Value, w); err != nil {
+			continue
+		}
+		verdict := "kept"
+		if processor.Stale(held[key], w) {
+			verdict = "ignored as stale"
+		} else {
+			held[key] = w
+		}
+		fmt.Fprintf(&b, "  %s: %d/%d producer %d.%d %s: total %d, applied %v -> %s\n", key, r.Partition, r.Offset,
+			r.ProducerID, r.ProducerEpoch, r.Timestamp.Format("15:04:05.000"),
+			w.Completed+w.Pending+w.Flagged+w.Rejected, w.GetApplied(), verdict)
+	}
+	return "value history of windows that lost counts:\n" + b.String()
 }

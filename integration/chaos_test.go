@@ -587,7 +587,14 @@ worker logs (%d processes): %s`,
 		t.Errorf("other workers serve counts that differ from the ground truth:\n%s", strings.Join(servedBad, "\n"))
 	}
 	if clLost != 0 || clDoubled != 0 {
-		t.Errorf("the count table's changelog differs from the ground truth: lost %d, doubled %d\n%s", clLost, clDoubled, c.diagnoseChangelog())
+		clCounts, _ := c.changelogCounts()
+		var lostKeys []winKey
+		for k, w := range truth {
+			if g := clCounts[k]; g.Completed+g.Pending+g.Flagged+g.Rejected < w.Completed+w.Pending+w.Flagged+w.Rejected {
+				lostKeys = append(lostKeys, k)
+			}
+		}
+		t.Errorf("the count table's changelog differs from the ground truth: lost %d, doubled %d\n%s\n%s", clLost, clDoubled, c.diagnoseChangelog(), c.valueHistory(lostKeys, 2))
 	}
 	if brokerLost != 0 || brokerDup != 0 {
 		t.Errorf("the broker lost %d acknowledged trades and holds %d duplicates", brokerLost, brokerDup)
