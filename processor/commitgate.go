@@ -34,7 +34,7 @@ type orderedCommits struct {
 }
 
 func (h *orderedCommits) Setup(s sarama.ConsumerGroupSession) error {
-	h.gate = &gatedSession{ConsumerGroupSession: s, trackers: h.tracking.reset(s.Claims())}
+	h.gate = &gatedSession{ConsumerGroupSession: s, trackers: h.tracking.reset(s.Claims(), s.GenerationID())}
 	return h.ConsumerGroupHandler.Setup(h.gate)
 }
 
@@ -49,8 +49,9 @@ func (h *orderedCommits) ConsumeClaim(_ sarama.ConsumerGroupSession, c sarama.Co
 // commitTracking holds the offset trackers of the partitions a processor
 // claims in its current session.
 type commitTracking struct {
-	mu       sync.RWMutex
-	trackers map[topicPartition]*offsetTracker
+	mu         sync.RWMutex
+	trackers   map[topicPartition]*offsetTracker
+	generation int32 // the current session's consumer-group generation
 }
 
 type topicPartition struct {
@@ -58,8 +59,9 @@ type topicPartition struct {
 	partition int32
 }
 
-// reset starts a session: one empty tracker per claimed partition.
-func (c *commitTracking) reset(claims map[string][]int32) map[topicPartition]*offsetTracker {
+// reset starts a session of generation: one empty tracker per claimed
+// partition.
+func (c *commitTracking) reset(claims map[string][]int32, generation int32) map[topicPartition]*offsetTracker {
 	ts := make(map[topicPartition]*offsetTracker)
 	for topic, parts := range claims {
 		for _, p := range parts {
@@ -67,7 +69,7 @@ func (c *commitTracking) reset(claims map[string][]int32) map[topicPartition]*of
 		}
 	}
 	c.mu.Lock()
-	c.trackers = ts
+	c.trackers, c.generation = ts, generation
 	c.mu.Unlock()
 	return ts
 }
@@ -79,13 +81,41 @@ func (c *commitTracking) tracker(topic string, partition int32) *offsetTracker {
 }
 
 // wrap is the processor's goka context wrapper: it records each input
-// message as delivered. Visits (goka.Visitor) pass through it too; their
+// message as delivered, and tells the callback the session's generation
+// (SessionGeneration). Visits (goka.Visitor) pass through it too; their
 // "topic" is the visit's name, which has no tracker.
 func (c *commitTracking) wrap(ctx goka.Context) goka.Context {
-	if t := c.tracker(string(ctx.Topic()), ctx.Partition()); t != nil {
+	c.mu.RLock()
+	t, gen := c.trackers[topicPartition{string(ctx.Topic()), ctx.Partition()}], c.generation
+	c.mu.RUnlock()
+	if t != nil {
 		t.delivered(ctx.Offset())
 	}
-	return ctx
+	return generationContext{ctx, gen}
+}
+
+// gokaContext names goka.Context so that embedding it keeps its Context
+// method (a field named Context would hide it).
+type gokaContext = goka.Context
+
+// generationContext is a goka.Context that knows its session's generation.
+type generationContext struct {
+	gokaContext
+	generation int32
+}
+
+// SessionGeneration is the consumer-group generation of the session that
+// delivered the message: a worker that lost its partitions without
+// knowing it yet still has the older one.
+func (g generationContext) SessionGeneration() int32 { return g.generation }
+
+// sessionGeneration returns ctx's session generation, 0 when ctx does not
+// know it (goka's tester).
+func sessionGeneration(ctx goka.Context) int32 {
+	if g, ok := ctx.(interface{ SessionGeneration() int32 }); ok {
+		return g.SessionGeneration()
+	}
+	return 0
 }
 
 // gatedSession passes marks to the session only up to the oldest message of

@@ -1,6 +1,7 @@
 package processor
 
 import (
+	"fmt"
 	"sync"
 	"testing"
 
@@ -55,10 +56,7 @@ func (s *fakeSession) MarkOffset(_ string, _ int32, offset int64, _ string) {
 	s.marked = append(s.marked, offset)
 }
 func (s *fakeSession) Claims() map[string][]int32 { return map[string][]int32{"t": {0}} }
-
-// gokaContext names goka.Context so that embedding it does not hide its
-// Context method behind a field of that name.
-type gokaContext = goka.Context
+func (s *fakeSession) GenerationID() int32        { return 7 }
 
 // fakeContext is the part of goka.Context the wrapper reads.
 type fakeContext struct {
@@ -83,7 +81,9 @@ func (markReversed) Setup(sarama.ConsumerGroupSession) error   { return nil }
 func (markReversed) Cleanup(sarama.ConsumerGroupSession) error { return nil }
 func (h markReversed) ConsumeClaim(s sarama.ConsumerGroupSession, _ sarama.ConsumerGroupClaim) error {
 	for _, o := range h.offsets {
-		h.wrap(fakeContext{topic: "t", offset: o})
+		if g := sessionGeneration(h.wrap(fakeContext{topic: "t", offset: o})); g != 7 {
+			panic(fmt.Sprintf("callback sees generation %d, want the session's 7", g))
+		}
 	}
 	h.wrap(fakeContext{topic: "expire", offset: 0}) // a visit: not tracked
 	for i := len(h.offsets) - 1; i >= 0; i-- {

@@ -95,6 +95,7 @@ func (c *Counter) count(ctx goka.Context, msg any) {
 		// changelog (a crash between the two), where the views read it:
 		// write the unchanged value again so the changelog holds it.
 		c.Metrics.Duplicates.Inc()
+		w.Generation = sessionGeneration(ctx)
 		ctx.SetValue(w)
 		c.touch(ctx.Key())
 		return
@@ -109,6 +110,7 @@ func (c *Counter) count(ctx goka.Context, msg any) {
 	case settlement.Rejected:
 		w.Rejected++
 	}
+	w.Generation = sessionGeneration(ctx)
 	ctx.SetValue(w)
 	c.touch(ctx.Key())
 }
@@ -242,6 +244,7 @@ func (c *Counter) expire(ctx goka.Context, _ any) {
 	}
 	if c.recentlyWritten(ctx.Key()) {
 		if w, ok := ctx.Value().(*pb.WindowCounts); ok && w != nil {
+			w.Generation = sessionGeneration(ctx)
 			ctx.SetValue(w)
 		}
 	}

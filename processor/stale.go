@@ -17,18 +17,31 @@ import (
 // that every count value says which trades it counts (applied), so a
 // reader can tell an old value from a newer one whatever order they landed
 // in. The count step's table recovery and the views keep a value unless
-// what arrives counts strictly fewer trades (Stale); the count step also
+// what arrives counts strictly fewer trades, or other trades written in an
+// older session generation (Stale); the count step also
 // writes recently changed windows again once a minute (Counter.expire), so
 // the newest value is the last in the changelog again before compaction
 // keeps only the last.
 
-// Stale reports whether incoming counts a strict subset of the trades
-// stored counts: it is an old value that landed late, and stored stays.
+// Stale reports whether incoming is an old value that landed late, so
+// that stored stays: it counts a strict subset of the trades stored counts,
+// or the two are incomparable (each counts trades the other does not: a
+// worker that lost the partition still writing while the new owner
+// replays) and incoming was written in an older generation of the count
+// group. Content decides first, so a value of a group whose generations
+// started again (the group was deleted) still replaces older ones.
 func Stale(stored, incoming *pb.WindowCounts) bool {
 	if stored == nil || incoming == nil {
 		return false
 	}
-	return appliedSubset(incoming, stored) && !appliedSubset(stored, incoming)
+	in, out := appliedSubset(incoming, stored), appliedSubset(stored, incoming)
+	switch {
+	case in && !out:
+		return true
+	case !in && !out:
+		return incoming.Generation < stored.Generation
+	}
+	return false
 }
 
 // appliedSubset reports whether every trade a counts is counted by b.

@@ -12,6 +12,11 @@ func counts(entries ...*pb.SourceOffset) *pb.WindowCounts {
 	return &pb.WindowCounts{Symbol: "ZVV", Applied: entries}
 }
 
+func gen(w *pb.WindowCounts, g int32) *pb.WindowCounts {
+	w.Generation = g
+	return w
+}
+
 func entry(p int32, high int64, gaps ...[2]int64) *pb.SourceOffset {
 	e := &pb.SourceOffset{Partition: p, Offset: high}
 	for _, g := range gaps {
@@ -38,6 +43,14 @@ func TestStale(t *testing.T) {
 		{"gaps joined across ranges", counts(entry(0, 20, [2]int64{5, 12})), counts(entry(0, 15, [2]int64{5, 8}, [2]int64{9, 12})), true},
 		{"incoming fills part of the stored's gap", counts(entry(0, 20, [2]int64{5, 12})), counts(entry(0, 15, [2]int64{5, 8})), false},
 		{"incoming with nothing applied", counts(entry(0, 20)), counts(entry(0, -1)), true},
+		// Incomparable: the stored counts 1952..2146, the incoming does not,
+		// and the incoming counts up to 2574, the stored does not (seen in a
+		// chaos run: a former owner still writing after a broker restart).
+		{"incomparable, incoming from an older generation", gen(counts(entry(0, 2146)), 5), gen(counts(entry(0, 2574, [2]int64{1952, 2146})), 4), true},
+		{"incomparable, incoming from a newer generation", gen(counts(entry(0, 2146)), 4), gen(counts(entry(0, 2574, [2]int64{1952, 2146})), 5), false},
+		{"incomparable, same generation: log order", gen(counts(entry(0, 2146)), 5), gen(counts(entry(0, 2574, [2]int64{1952, 2146})), 5), false},
+		{"subset from a newer generation is still stale", gen(counts(entry(0, 20)), 4), gen(counts(entry(0, 12)), 9), true},
+		{"superset from an older generation (generations started again) replaces", gen(counts(entry(0, 12)), 9), gen(counts(entry(0, 20)), 1), false},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {

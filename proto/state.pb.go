@@ -98,14 +98,19 @@ func (x *User) GetRegistertime() int64 {
 // map<int32, int64> (a map is repeated entries with key = 1, value = 2),
 // but decodes without building a Go map per update.
 type WindowCounts struct {
-	state         protoimpl.MessageState `protogen:"open.v1"`
-	Symbol        string                 `protobuf:"bytes,1,opt,name=symbol,proto3" json:"symbol,omitempty"`
-	WindowStart   int64                  `protobuf:"varint,2,opt,name=window_start,json=windowStart,proto3" json:"window_start,omitempty"`
-	Completed     int64                  `protobuf:"varint,3,opt,name=completed,proto3" json:"completed,omitempty"`
-	Pending       int64                  `protobuf:"varint,4,opt,name=pending,proto3" json:"pending,omitempty"`
-	Flagged       int64                  `protobuf:"varint,5,opt,name=flagged,proto3" json:"flagged,omitempty"`
-	Rejected      int64                  `protobuf:"varint,6,opt,name=rejected,proto3" json:"rejected,omitempty"`
-	Applied       []*SourceOffset        `protobuf:"bytes,7,rep,name=applied,proto3" json:"applied,omitempty"`
+	state       protoimpl.MessageState `protogen:"open.v1"`
+	Symbol      string                 `protobuf:"bytes,1,opt,name=symbol,proto3" json:"symbol,omitempty"`
+	WindowStart int64                  `protobuf:"varint,2,opt,name=window_start,json=windowStart,proto3" json:"window_start,omitempty"`
+	Completed   int64                  `protobuf:"varint,3,opt,name=completed,proto3" json:"completed,omitempty"`
+	Pending     int64                  `protobuf:"varint,4,opt,name=pending,proto3" json:"pending,omitempty"`
+	Flagged     int64                  `protobuf:"varint,5,opt,name=flagged,proto3" json:"flagged,omitempty"`
+	Rejected    int64                  `protobuf:"varint,6,opt,name=rejected,proto3" json:"rejected,omitempty"`
+	Applied     []*SourceOffset        `protobuf:"bytes,7,rep,name=applied,proto3" json:"applied,omitempty"`
+	// The count group's generation (consumer-group generation id) of the
+	// session that wrote this value. When two values are incomparable (each
+	// counts trades the other does not: a former owner still writing while
+	// the new owner replays), the one from the newer generation is kept.
+	Generation    int32 `protobuf:"varint,8,opt,name=generation,proto3" json:"generation,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -187,6 +192,13 @@ func (x *WindowCounts) GetApplied() []*SourceOffset {
 		return x.Applied
 	}
 	return nil
+}
+
+func (x *WindowCounts) GetGeneration() int32 {
+	if x != nil {
+		return x.Generation
+	}
+	return 0
 }
 
 // SourceOffset is the highest offset of one source partition applied, and
@@ -317,7 +329,7 @@ const file_state_proto_rawDesc = "" +
 	"\x06userid\x18\x01 \x01(\tR\x06userid\x12\x1a\n" +
 	"\bregionid\x18\x02 \x01(\tR\bregionid\x12\x16\n" +
 	"\x06gender\x18\x03 \x01(\tR\x06gender\x12\"\n" +
-	"\fregistertime\x18\x04 \x01(\x03R\fregistertime\"\xea\x01\n" +
+	"\fregistertime\x18\x04 \x01(\x03R\fregistertime\"\x8a\x02\n" +
 	"\fWindowCounts\x12\x16\n" +
 	"\x06symbol\x18\x01 \x01(\tR\x06symbol\x12!\n" +
 	"\fwindow_start\x18\x02 \x01(\x03R\vwindowStart\x12\x1c\n" +
@@ -325,7 +337,10 @@ const file_state_proto_rawDesc = "" +
 	"\apending\x18\x04 \x01(\x03R\apending\x12\x18\n" +
 	"\aflagged\x18\x05 \x01(\x03R\aflagged\x12\x1a\n" +
 	"\brejected\x18\x06 \x01(\x03R\brejected\x121\n" +
-	"\aapplied\x18\a \x03(\v2\x17.tradeflow.SourceOffsetR\aapplied\"p\n" +
+	"\aapplied\x18\a \x03(\v2\x17.tradeflow.SourceOffsetR\aapplied\x12\x1e\n" +
+	"\n" +
+	"generation\x18\b \x01(\x05R\n" +
+	"generation\"p\n" +
 	"\fSourceOffset\x12\x1c\n" +
 	"\tpartition\x18\x01 \x01(\x05R\tpartition\x12\x16\n" +
 	"\x06offset\x18\x02 \x01(\x03R\x06offset\x12*\n" +
