@@ -2,7 +2,10 @@
 # Maven and kcat; `.ci/run` installs kcat on a fresh machine.
 SHELL := bash
 GO ?= go
-KAFKA_PORT ?= 39092
+# Below Linux's ephemeral port range (32768-60999): a listening port there
+# can collide with a client connection's local port, and Kafka then fails
+# to start with "Address already in use" (seen once at 39092).
+KAFKA_PORT ?= 29092
 # Tests that need an external tool fail instead of skipping.
 export TRADEFLOW_REQUIRE_TOOLS := 1
 

@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Runs a main class from the pinned Kafka jars (resolving them on first use):
-#   kafka-run.sh org.apache.kafka.tools.TopicCommand --bootstrap-server 127.0.0.1:39092 --list
+#   kafka-run.sh org.apache.kafka.tools.TopicCommand --bootstrap-server 127.0.0.1:29092 --list
 # Useful classes: kafka.tools.StorageTool, org.apache.kafka.tools.TopicCommand,
 # org.apache.kafka.tools.consumer.ConsoleConsumer, org.apache.kafka.tools.BrokerApiVersionsCommand,
 # org.apache.kafka.tools.GetOffsetShell, org.apache.kafka.tools.consumer.group.ConsumerGroupCommand.

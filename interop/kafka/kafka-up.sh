@@ -3,15 +3,15 @@
 # the background and waits until it serves requests. Idempotent: if the broker
 # of KAFKA_DIR is already up, it only prints the ready line again.
 #
-# env: KAFKA_DIR (/tmp/tradeflow-kafka)  KAFKA_PORT (39092)  KAFKA_CONTROLLER_PORT (39093)
+# env: KAFKA_DIR (/tmp/tradeflow-kafka)  KAFKA_PORT (29092)  KAFKA_CONTROLLER_PORT (29093)
 #      KAFKA_HEAP_OPTS (-Xmx1g -Xms1g)  KAFKA_START_TIMEOUT seconds (90)
 #      KAFKA_EXTRA_CONFIG: extra server.properties lines, appended last (they win)
 # prints: kafka-up: Apache Kafka <version> ready at 127.0.0.1:<port>
 set -euo pipefail
 here="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
 dir="${KAFKA_DIR:-/tmp/tradeflow-kafka}"
-port="${KAFKA_PORT:-39092}"
-cport="${KAFKA_CONTROLLER_PORT:-39093}"
+port="${KAFKA_PORT:-29092}"
+cport="${KAFKA_CONTROLLER_PORT:-29093}"
 timeout="${KAFKA_START_TIMEOUT:-90}"
 log="$dir/logs/server.log"
 

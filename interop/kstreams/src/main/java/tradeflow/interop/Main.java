@@ -33,7 +33,7 @@ import org.apache.kafka.streams.errors.StreamsUncaughtExceptionHandler;
  * Runs {@link TradeflowTopology} against a broker.
  *
  * <pre>
- * Main [--bootstrap-servers 127.0.0.1:39092] [--application-id tradeflow-kstreams-peer]
+ * Main [--bootstrap-servers 127.0.0.1:29092] [--application-id tradeflow-kstreams-peer]
  *      [--output-topic kstreams-counts] [--threshold 100000] [--flag-rate 0.30]
  *      [--grace-seconds 3600] [--threads 2] [--commit-interval-ms 100] [--eos]
  *      [--state-dir DIR] [--until-idle SECONDS] [--config streams.key=value]...
@@ -45,7 +45,7 @@ import org.apache.kafka.streams.errors.StreamsUncaughtExceptionHandler;
 public final class Main {
   public static void main(String[] args) throws Exception {
     long startNanos = System.nanoTime();
-    String bootstrap = "127.0.0.1:39092";
+    String bootstrap = "127.0.0.1:29092";
     String appId = "tradeflow-kstreams-peer";
     TradeflowTopology.Options d = TradeflowTopology.Options.defaults();
     String output = d.outputTopic();
