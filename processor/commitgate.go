@@ -74,12 +74,6 @@ func (c *commitTracking) reset(claims map[string][]int32, generation int32) map[
 	return ts
 }
 
-func (c *commitTracking) tracker(topic string, partition int32) *offsetTracker {
-	c.mu.RLock()
-	defer c.mu.RUnlock()
-	return c.trackers[topicPartition{topic, partition}]
-}
-
 // wrap is the processor's goka context wrapper: it records each input
 // message as delivered, and tells the callback the session's generation
 // (SessionGeneration). Visits (goka.Visitor) pass through it too; their

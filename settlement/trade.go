@@ -137,7 +137,8 @@ func parseObject(value []byte, use func(fields) error) error {
 	// fastjson's validator recurses once per level with no limit: 40 KB of
 	// '[' took it 8 s (found by fuzzing). Its parser stops at MaxDepth;
 	// stop there before validating, in one pass.
-	if nestedDeeper(value, fastjson.MaxDepth) {
+	tooDeep, rawControl := scanStrings(value, fastjson.MaxDepth)
+	if tooDeep {
 		return invalid("value is nested deeper than %d levels", fastjson.MaxDepth)
 	}
 	// fastjson's parser is lenient (NaN, 01, unknown escapes, raw control
@@ -146,7 +147,7 @@ func parseObject(value []byte, use func(fields) error) error {
 	if err := fastjson.ValidateBytes(value); err != nil {
 		return syntaxError(value, err)
 	}
-	if rawControlInString(value) {
+	if rawControl {
 		return invalid("value is not a JSON object: invalid JSON: control character in a string")
 	}
 	p := parsers.Get()
@@ -177,12 +178,12 @@ func parseObject(value []byte, use func(fields) error) error {
 	return use(f)
 }
 
-// rawControlInString reports a raw control character inside a JSON string,
-// which JSON forbids: fastjson's validator only looks after a string's last
-// escape.
-// nestedDeeper reports whether arrays and objects outside strings nest
-// deeper than max anywhere in b (well-formed or not).
-func nestedDeeper(b []byte, max int) bool {
+// scanStrings walks b once, tracking JSON strings and their escapes, and
+// reports whether arrays and objects outside strings nest deeper than max
+// anywhere (well-formed or not), and whether a raw control character
+// appears inside a string, which JSON forbids: fastjson's validator only
+// looks after a string's last escape.
+func scanStrings(b []byte, max int) (tooDeep, rawControl bool) {
 	depth := 0
 	in, esc := false, false
 	for _, c := range b {
@@ -194,32 +195,18 @@ func nestedDeeper(b []byte, max int) bool {
 		case c == '"':
 			in = !in
 		case in:
+			if c < 0x20 {
+				rawControl = true
+			}
 		case c == '[' || c == '{':
 			if depth++; depth > max {
-				return true
+				return true, rawControl
 			}
 		case c == ']' || c == '}':
 			depth--
 		}
 	}
-	return false
-}
-
-func rawControlInString(b []byte) bool {
-	in, esc := false, false
-	for _, c := range b {
-		switch {
-		case esc:
-			esc = false
-		case in && c == '\\':
-			esc = true
-		case c == '"':
-			in = !in
-		case in && c < 0x20:
-			return true
-		}
-	}
-	return false
+	return false, rawControl
 }
 
 // syntaxError turns fastjson's error, which nests a clause per level and
