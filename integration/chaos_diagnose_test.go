@@ -287,8 +287,8 @@ func (c *chaos) valueHistory(keys []winKey, n int) string {
 		} else {
 			held[key] = w
 		}
-		fmt.Fprintf(&b, "  %s: %d/%d producer %d.%d %s: total %d, applied %v -> %s\n", key, r.Partition, r.Offset,
-			r.ProducerID, r.ProducerEpoch, r.Timestamp.Format("15:04:05.000"),
+		fmt.Fprintf(&b, "  %s: %d/%d producer %d.%d %s: generation %d, total %d, applied %v -> %s\n", key, r.Partition, r.Offset,
+			r.ProducerID, r.ProducerEpoch, r.Timestamp.Format("15:04:05.000"), w.Generation,
 			w.Completed+w.Pending+w.Flagged+w.Rejected, w.GetApplied(), verdict)
 	}
 	return "value history of windows that lost counts:\n" + b.String()

@@ -1,0 +1,145 @@
+package processor
+
+import (
+	"context"
+	"errors"
+	"testing"
+	"time"
+
+	"github.com/IBM/sarama"
+	"github.com/lovoo/goka"
+	"github.com/twmb/franz-go/pkg/kgo"
+	"google.golang.org/protobuf/proto"
+
+	"github.com/tradeflow/tradeflow/broker"
+	pb "github.com/tradeflow/tradeflow/proto"
+	"github.com/tradeflow/tradeflow/settlement"
+)
+
+// A worker with LevelDB tables that regains a count partition catches up
+// from its local table's offset. Another owner's value that landed in the
+// changelog before one of this worker's own (late) writes must still be
+// read then: goka moves the local offset to each of its own changelog
+// writes, which skipped it, so the worker went on from a value that lacked
+// the other owner's trades while the committed input offset was past them
+// (the count loss of the session-2 chaos runs).
+func TestCatchUpReadsOtherOwnersWritesBeforeOwnLateOnes(t *testing.T) {
+	b, err := broker.Start(broker.Options{Addr: "127.0.0.1:0"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(b.Close)
+	brokers := []string{b.Addr()}
+	base := SaramaConfig("catchup-test")
+	admin, err := sarama.NewClusterAdmin(brokers, base)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer admin.Close()
+	if _, err := EnsureTopics(admin, TopicPlan{Partitions: 1, Replication: 1}); err != nil {
+		t.Fatal(err)
+	}
+	procs, _, err := NewBuilders(base, StoreLevelDB, t.TempDir())
+	if err != nil {
+		t.Fatal(err)
+	}
+	cl, err := kgo.NewClient(kgo.SeedBrokers(brokers...), kgo.DefaultProduceTopic(string(WindowsTopic)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer cl.Close()
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	produce := func(r *kgo.Record) {
+		t.Helper()
+		if err := cl.ProduceSync(ctx, r).FirstErr(); err != nil {
+			t.Fatal(err)
+		}
+	}
+	settle := func(symbol string, offset int64) {
+		t.Helper()
+		s := settled{symbol: symbol, at: eventTime, disposition: settlement.Completed, offset: offset}
+		produce(&kgo.Record{Key: []byte(s.key()), Value: encodeSettlement(t, s.proto())})
+	}
+	client, err := sarama.NewClient(brokers, SaramaConfig("catchup-test-offsets"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer client.Close()
+	changelogEnd := func(want int64) {
+		t.Helper()
+		for {
+			hwm, err := client.GetOffset(string(CountTable), 0, sarama.OffsetNewest)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if hwm >= want {
+				return
+			}
+			if ctx.Err() != nil {
+				t.Fatalf("count changelog ends at %d, want %d", hwm, want)
+			}
+			time.Sleep(20 * time.Millisecond)
+		}
+	}
+
+	m, _ := newMetrics(t)
+	start := func() (*goka.Processor, func()) {
+		t.Helper()
+		c := &Counter{Policy: testPolicy, Metrics: m}
+		p, err := goka.NewProcessor(brokers, c.Graph(), append(procs.processorOptions(),
+			goka.WithNilHandling(goka.NilProcess), goka.WithUpdateCallback(countUpdate(m)))...)
+		if err != nil {
+			t.Fatal(err)
+		}
+		runCtx, stop := context.WithCancel(ctx)
+		done := make(chan error, 1)
+		go func() { done <- p.Run(runCtx) }()
+		if err := p.WaitForReadyContext(ctx); err != nil {
+			t.Fatal(err)
+		}
+		return p, func() {
+			stop()
+			if err := <-done; err != nil && !errors.Is(err, context.Canceled) {
+				t.Errorf("count processor: %v", err)
+			}
+		}
+	}
+
+	// The worker counts a trade of AAA (changelog offset 0).
+	_, stop := start()
+	settle("AAA", 0)
+	changelogEnd(1)
+	// Another owner writes BBB's window (offset 1), then one of this
+	// worker's writes lands after it (offset 2).
+	other := &pb.WindowCounts{Symbol: "BBB", WindowStart: settlement.WindowStart(eventTime.UnixMilli()),
+		Completed: 7, Applied: Offsets(map[int32]int64{0: 100}), Generation: 1 << 30}
+	v, err := proto.Marshal(other)
+	if err != nil {
+		t.Fatal(err)
+	}
+	produce(&kgo.Record{Topic: string(CountTable), Key: []byte(settlement.WindowKey("BBB", other.WindowStart)), Value: v})
+	settle("AAA", 1)
+	changelogEnd(3)
+	stop()
+
+	// The worker gets the partition again: it must hold the other
+	// owner's value.
+	p, stop := start()
+	defer stop()
+	got, err := p.Get(settlement.WindowKey("BBB", other.WindowStart))
+	if err != nil {
+		t.Fatal(err)
+	}
+	w, _ := got.(*pb.WindowCounts)
+	if w == nil || w.Completed != 7 {
+		t.Fatalf("after catching up, BBB's window is %v; want the other owner's value (7 completed)", got)
+	}
+	aaa, err := p.Get(settlement.WindowKey("AAA", other.WindowStart))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if w, _ := aaa.(*pb.WindowCounts); w == nil || w.Completed != 2 {
+		t.Fatalf("after catching up, AAA's window is %v; want its 2 completed", aaa)
+	}
+}
