@@ -58,12 +58,13 @@ const (
 // per-minute count equals the ground truth of what was acknowledged, and
 // every takeover was within its target. TRADEFLOW_CHAOS=full runs the long
 // version (`make chaos`), TRADEFLOW_CHAOS=short the short one
-// (`make chaos-short`). It is opt-in: it times takeovers, so it runs on
-// its own, and two short runs lost counts in session 2 (README,
-// "Guarantees", open gap); CI must not land on a coin toss.
+// (`make chaos-short`); with TRADEFLOW_CHAOS_KAFKA=1 the broker is a real
+// Apache Kafka (`make chaos-short-kafka`). It is opt-in because it times takeovers and so
+// must run on its own: `make test` (CI) runs the short version as a step
+// of its own after the other suites.
 func TestChaos(t *testing.T) {
 	if externalBrokers() != "" {
-		t.Skip("kills and restarts the embedded broker process; TRADEFLOW_TEST_BROKERS points at another cluster")
+		t.Skip("runs and restarts a broker of its own (TRADEFLOW_CHAOS_KAFKA=1: a real Kafka); TRADEFLOW_TEST_BROKERS points at another cluster")
 	}
 	mode := os.Getenv("TRADEFLOW_CHAOS")
 	if mode == "" {
@@ -105,8 +106,8 @@ type chaos struct {
 	plan chaosPlan
 	rng  *rand.Rand
 
-	brokerAddr, brokerDir string
-	broker                *proc
+	brokerAddr string
+	broker     chaosBroker
 	proxy                 *faultProxy
 	obs                   *observer
 	wl                    *bigWorkload
@@ -145,13 +146,14 @@ type takeoverRecord struct {
 func newChaos(t *testing.T, plan chaosPlan) *chaos {
 	seed := uint64(time.Now().UnixNano())
 	c := &chaos{t: t, plan: plan, rng: rand.New(rand.NewPCG(seed, 3))}
-	c.brokerAddr, c.brokerDir = freeAddr(t), t.TempDir()
+	c.brokerAddr = "127.0.0.1:" + lowFreePort(t)
 	c.proxy = newFaultProxy(t, freeAddr(t), c.brokerAddr)
-	c.startBroker()
+	c.broker = newChaosBroker(t, c.brokerAddr, c.proxy.Addr())
+	c.broker.start()
 	c.obs = newObserver(t, c.brokerAddr, c.proxy.Addr())
 	c.wl = newBigWorkload(seed, plan.trades, plan.symbols, 18*time.Minute)
-	t.Logf("chaos %s (seed %d): broker %s behind toxiproxy %s, %d workers, %d trades over %v",
-		plan.name, seed, c.brokerAddr, c.proxy.Addr(), plan.workers, plan.trades, plan.produceFor)
+	t.Logf("chaos %s (seed %d): %s %s behind toxiproxy %s, %d workers, %d trades over %v",
+		plan.name, seed, c.broker.name(), c.brokerAddr, c.proxy.Addr(), plan.workers, plan.trades, plan.produceFor)
 
 	// Topics as tradeflow makes them (the first worker would), users first.
 	cl := clientFor(t, c.proxy.Addr())
@@ -173,12 +175,6 @@ func newChaos(t *testing.T, plan chaosPlan) *chaos {
 }
 
 func ptrTo(s string) *string { return &s }
-
-func (c *chaos) startBroker() {
-	c.broker = start(c.t, "broker", "TRADEFLOW_EMBEDDED_ADDR="+c.brokerAddr,
-		"TRADEFLOW_EMBEDDED_ADVERTISED_ADDR="+c.proxy.Addr(), "TRADEFLOW_DATA_DIR="+c.brokerDir)
-	waitPort(c.t, c.brokerAddr)
-}
 
 // startWorker starts a worker in w's slot, on its data dir or, with
 // fresh, on a new empty one (its state then comes from the changelog).
@@ -427,17 +423,9 @@ func (c *chaos) restartBroker(sig syscall.Signal) {
 	c.awaitSteady(90 * time.Second)
 	acked := c.prod.acked()
 	at := time.Now()
-	if err := syscall.Kill(-c.broker.cmd.Process.Pid, sig); err != nil {
-		c.t.Fatalf("%v broker: %v", sig, err)
-	}
-	select {
-	case err := <-c.broker.done:
-		c.broker.done <- err // for the harness's cleanup
-	case <-time.After(30 * time.Second):
-		c.t.Fatalf("broker did not exit within 30s of %v", sig)
-	}
+	c.broker.stop(sig)
 	time.Sleep(time.Second)
-	c.startBroker()
+	c.broker.start()
 	up := time.Now()
 	r := c.obs.awaitTakeover(nil, up, func() int { return len(c.workers) }, false, 120*time.Second, c.restartCrashed)
 	s := fmt.Sprintf("broker restart (%s at %s with %d trades acknowledged): down %v, then %s",
@@ -551,7 +539,7 @@ func (c *chaos) report(wall time.Duration) {
 			slow = append(slow, fmt.Sprintf("#%d %s: %v > %v %s", i+1, tk.what, tk.r.Resumed.Round(10*time.Millisecond), limit, errString(tk.r.Err)))
 		}
 	}
-	t.Logf(`chaos %s summary (wall %v):
+	t.Logf(`chaos %s summary (%s, wall %v):
 worker kills survived: %d (%d SIGKILL, %d SIGTERM; %d restarts on an empty data dir)
 records: %d trades produced (%d valid, %d malformed), %d acknowledged, %d failed; broker lost %d acknowledged, holds %d duplicates
 counts: %d windows, %d trades counted in truth; served by %s (%s store): lost %d, doubled %d;%s
@@ -563,7 +551,7 @@ takeovers (kill until every partition of settle and count assigned to a live mem
 takeover SIGKILL: median %v max %v (limit %v); SIGTERM: median %v max %v (limit %v)
 unexpected worker exits: %d; SIGTERM exits not 0: %d
 worker logs (%d processes): %s`,
-		c.plan.name, wall.Round(time.Second),
+		c.plan.name, c.broker.name(), wall.Round(time.Second),
 		len(c.takeovers), len(kill), len(term), c.fresh,
 		len(c.wl.Trades), c.wl.Valid, c.wl.Bad, c.prod.acked(), c.prod.failed(), brokerLost, brokerDup,
 		len(truth), counted, c.workers[0].name(), c.workers[0].store(), lost, doubled, others, clStale, clLost, clDoubled,

@@ -6,6 +6,9 @@
 # env: KAFKA_DIR (/tmp/tradeflow-kafka)  KAFKA_PORT (29092)  KAFKA_CONTROLLER_PORT (29093)
 #      KAFKA_HEAP_OPTS (-Xmx1g -Xms1g)  KAFKA_START_TIMEOUT seconds (90)
 #      KAFKA_EXTRA_CONFIG: extra server.properties lines, appended last (they win)
+#      KAFKA_RESTART=1: start the stopped (or killed) broker of KAFKA_DIR again on
+#        its data and configuration, instead of a fresh one (the chaos test's
+#        broker restart)
 # prints: kafka-up: Apache Kafka <version> ready at 127.0.0.1:<port>
 set -euo pipefail
 here="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
@@ -48,17 +51,19 @@ if alive; then
   exit 1
 fi
 
-# Fresh directory: stale data from a dead broker is thrown away.
-if [[ -e "$dir" ]]; then
-  if [[ -n "$(ls -A "$dir")" && ! -f "$dir/server.properties" ]]; then
-    echo "kafka-up: $dir exists and is not a kafka-up directory; refusing to wipe it" >&2
-    exit 1
+# A fresh directory and configuration: stale data from a dead broker is
+# thrown away.
+fresh() {
+  if [[ -e "$dir" ]]; then
+    if [[ -n "$(ls -A "$dir")" && ! -f "$dir/server.properties" ]]; then
+      echo "kafka-up: $dir exists and is not a kafka-up directory; refusing to wipe it" >&2
+      exit 1
+    fi
+    rm -rf "$dir"
   fi
-  rm -rf "$dir"
-fi
-mkdir -p "$dir/data" "$dir/logs"
+  mkdir -p "$dir/data" "$dir/logs"
 
-cat >"$dir/server.properties" <<EOF
+  cat >"$dir/server.properties" <<EOF
 process.roles=broker,controller
 node.id=1
 controller.quorum.bootstrap.servers=127.0.0.1:$cport
@@ -82,11 +87,23 @@ log.retention.ms=-1
 ${KAFKA_EXTRA_CONFIG:-}
 EOF
 
-# (kafka-run.sh resolves the jars on first use: Maven Central, ~45 MB)
-cluster_id="$("$here/kafka-run.sh" kafka.tools.StorageTool random-uuid)"
-"$here/kafka-run.sh" kafka.tools.StorageTool format --standalone \
-  -t "$cluster_id" -c "$dir/server.properties" >"$dir/logs/format.log" 2>&1 || {
-  cat "$dir/logs/format.log" >&2; exit 1; }
+  # (kafka-run.sh resolves the jars on first use: Maven Central, ~45 MB)
+  cluster_id="$("$here/kafka-run.sh" kafka.tools.StorageTool random-uuid)"
+  "$here/kafka-run.sh" kafka.tools.StorageTool format --standalone \
+    -t "$cluster_id" -c "$dir/server.properties" >"$dir/logs/format.log" 2>&1 || {
+    cat "$dir/logs/format.log" >&2; exit 1; }
+}
+
+if [[ "${KAFKA_RESTART:-}" == 1 ]]; then
+  if [[ ! -f "$dir/server.properties" ]]; then
+    echo "kafka-up: KAFKA_RESTART=1 but $dir holds no broker to restart" >&2
+    exit 1
+  fi
+  # The new start is told apart from the old one by a new log.
+  if [[ -f "$log" ]]; then mv "$log" "$log.$(date +%s%N)"; fi
+else
+  fresh
+fi
 
 # setsid: the broker outlives this shell and its process group.
 # shellcheck disable=SC2086
