@@ -16,8 +16,8 @@ build:
 
 # Unit tests and the integration suite on the embedded broker, then the
 # integration suite again on a real Apache Kafka broker, the short chaos run
-# (on its own: it times takeovers), then a short fuzz.
-test: test-go test-java test-kafka chaos-short fuzz bench-smoke
+# on each broker (on its own: it times takeovers), then a short fuzz.
+test: test-go test-java test-kafka chaos-short chaos-short-kafka fuzz bench-smoke
 
 test-go:
 	$(GO) vet ./...
