@@ -3,6 +3,7 @@ package processor
 import (
 	"context"
 	"errors"
+	"path/filepath"
 	"testing"
 	"time"
 
@@ -39,7 +40,8 @@ func TestCatchUpReadsOtherOwnersWritesBeforeOwnLateOnes(t *testing.T) {
 	if _, err := EnsureTopics(admin, TopicPlan{Partitions: 1, Replication: 1}); err != nil {
 		t.Fatal(err)
 	}
-	procs, _, err := NewBuilders(base, StoreLevelDB, t.TempDir())
+	dir := t.TempDir()
+	procs, _, err := NewBuilders(base, StoreLevelDB, dir)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -106,40 +108,80 @@ func TestCatchUpReadsOtherOwnersWritesBeforeOwnLateOnes(t *testing.T) {
 		}
 	}
 
-	// The worker counts a trade of AAA (changelog offset 0).
+	window := settlement.WindowStart(eventTime.UnixMilli())
+	foreign := func(symbol string, completed int64) {
+		t.Helper()
+		v, err := proto.Marshal(&pb.WindowCounts{Symbol: symbol, WindowStart: window,
+			Completed: completed, Applied: Offsets(map[int32]int64{0: 100}), Generation: 1 << 30})
+		if err != nil {
+			t.Fatal(err)
+		}
+		produce(&kgo.Record{Topic: string(CountTable), Key: []byte(settlement.WindowKey(symbol, window)), Value: v})
+	}
+	holds := func(p *goka.Processor, symbol string, completed int64) {
+		t.Helper()
+		got, err := p.Get(settlement.WindowKey(symbol, window))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if w, _ := got.(*pb.WindowCounts); w == nil || w.Completed != completed {
+			t.Fatalf("after catching up, %s's window is %v; want %d completed", symbol, got, completed)
+		}
+	}
+	localOffset := func() int64 {
+		t.Helper()
+		st, err := StorageBuilder(filepath.Join(dir, "processors"))(string(CountTable), 0)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := st.Open(); err != nil {
+			t.Fatal(err)
+		}
+		defer st.Close()
+		off, err := st.GetOffset(-1)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return off
+	}
+
+	// The worker counts a trade of AAA (changelog offset 0); another owner
+	// writes BBB's window (offset 1), then one of this worker's writes
+	// lands after it (offset 2).
 	_, stop := start()
 	settle("AAA", 0)
 	changelogEnd(1)
-	// Another owner writes BBB's window (offset 1), then one of this
-	// worker's writes lands after it (offset 2).
-	other := &pb.WindowCounts{Symbol: "BBB", WindowStart: settlement.WindowStart(eventTime.UnixMilli()),
-		Completed: 7, Applied: Offsets(map[int32]int64{0: 100}), Generation: 1 << 30}
-	v, err := proto.Marshal(other)
-	if err != nil {
-		t.Fatal(err)
-	}
-	produce(&kgo.Record{Topic: string(CountTable), Key: []byte(settlement.WindowKey("BBB", other.WindowStart)), Value: v})
+	foreign("BBB", 7)
 	settle("AAA", 1)
 	changelogEnd(3)
 	stop()
 
 	// The worker gets the partition again: it must hold the other
-	// owner's value.
+	// owner's value. It recovered up to offset 2; its next write (3)
+	// follows at once, so the local offset may move to it: the next
+	// catch-up has nothing to read again.
 	p, stop := start()
+	holds(p, "BBB", 7)
+	holds(p, "AAA", 2)
+	settle("AAA", 2)
+	changelogEnd(4)
+	stop()
+	if off := localOffset(); off != 3 {
+		t.Fatalf("local offset %d after the worker's own write at 3 right after what it recovered; want 3", off)
+	}
+
+	// Another owner's write (4) lies before the worker's next one (5): the
+	// local offset stays at 3, and the next catch-up reads CCC's value.
+	_, stop = start()
+	foreign("CCC", 5)
+	settle("AAA", 3)
+	changelogEnd(6)
+	stop()
+	if off := localOffset(); off != 3 {
+		t.Fatalf("local offset %d after another owner's write at 4; want it kept at 3", off)
+	}
+	p, stop = start()
 	defer stop()
-	got, err := p.Get(settlement.WindowKey("BBB", other.WindowStart))
-	if err != nil {
-		t.Fatal(err)
-	}
-	w, _ := got.(*pb.WindowCounts)
-	if w == nil || w.Completed != 7 {
-		t.Fatalf("after catching up, BBB's window is %v; want the other owner's value (7 completed)", got)
-	}
-	aaa, err := p.Get(settlement.WindowKey("AAA", other.WindowStart))
-	if err != nil {
-		t.Fatal(err)
-	}
-	if w, _ := aaa.(*pb.WindowCounts); w == nil || w.Completed != 2 {
-		t.Fatalf("after catching up, AAA's window is %v; want its 2 completed", aaa)
-	}
+	holds(p, "CCC", 5)
+	holds(p, "AAA", 4)
 }

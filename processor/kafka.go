@@ -117,7 +117,7 @@ func (b Builders) processorOptions() []goka.ProcessorOption {
 		goka.WithConsumerSaramaBuilder(goka.SaramaConsumerBuilderWithConfig(clone(b.base))),
 		goka.WithProducerBuilder(coalescingBuilder(b.producer.ProducerBuilder(), ChangelogLinger, string(CountTable))),
 		goka.WithTopicManagerBuilder(b.tmgr),
-		goka.WithStorageBuilder(b.storage),
+		goka.WithStorageBuilder(trackingBuilder(b.storage, &b.producer.own)),
 	}
 }
 

@@ -49,6 +49,7 @@ type SharedProducer struct {
 	mu    sync.Mutex
 	cl    *kgo.Client
 	users int
+	own   ownWrites // which table writes may move a local offset
 }
 
 // ProducerBuilder builds goka producers on the shared client (every
@@ -131,17 +132,13 @@ func (p *kgoProducer) EmitWithHeaders(topic, key string, value []byte, headers g
 		r.Headers = append(r.Headers, kgo.RecordHeader{Key: k, Value: v})
 	}
 	p.cl.Produce(context.Background(), r, func(r *kgo.Record, err error) {
-		// The offset is left out on purpose. goka moves a table's local
-		// offset to the offset of each of its own changelog writes
-		// (context.go, setValueForKey), and a worker that regains the
-		// partition catches up from there. A write that landed late (the
-		// worker had lost the partition without knowing it) would then
-		// make it skip what the new owner wrote before it, and go on
-		// from a value missing the new owner's trades. Without the
-		// offset, the local offset stays where recovery left it, and the
-		// catch-up reads every write since, its own included; the
-		// update callback (countUpdate) keeps the newest value.
-		finish(&sarama.ProducerMessage{Topic: r.Topic, Partition: r.Partition}, err)
+		// goka moves a table's local offset to the offset it is given;
+		// it is given one only where that is safe (ownWrites).
+		msg := &sarama.ProducerMessage{Topic: r.Topic, Partition: r.Partition}
+		if err == nil && p.shared.own.landed(r.Topic, r.Partition, r.Offset) {
+			msg.Offset = r.Offset
+		}
+		finish(msg, err)
 	})
 	return promise
 }
