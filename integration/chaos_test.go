@@ -108,11 +108,11 @@ type chaos struct {
 
 	brokerAddr string
 	broker     chaosBroker
-	proxy                 *faultProxy
-	obs                   *observer
-	wl                    *bigWorkload
-	workers               []*chaosWorker
-	prod                  *chaosProducer
+	proxy      *faultProxy
+	obs        *observer
+	wl         *bigWorkload
+	workers    []*chaosWorker
+	prod       *chaosProducer
 
 	takeovers  []takeoverRecord
 	faults     []string // what the broker restart and the cuts did

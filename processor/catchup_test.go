@@ -145,43 +145,47 @@ func TestCatchUpReadsOtherOwnersWritesBeforeOwnLateOnes(t *testing.T) {
 		return off
 	}
 
+	// session runs the worker once: do, wait until the changelog ends at
+	// end, stop, and check the local offset the worker left.
+	session := func(do func(p *goka.Processor), end, local int64, why string) {
+		t.Helper()
+		p, stop := start()
+		do(p)
+		changelogEnd(end)
+		stop()
+		if off := localOffset(); off != local {
+			t.Fatalf("local offset %d %s; want %d", off, why, local)
+		}
+	}
+
 	// The worker counts a trade of AAA (changelog offset 0); another owner
 	// writes BBB's window (offset 1), then one of this worker's writes
-	// lands after it (offset 2).
-	_, stop := start()
-	settle("AAA", 0)
-	changelogEnd(1)
-	foreign("BBB", 7)
-	settle("AAA", 1)
-	changelogEnd(3)
-	stop()
+	// lands after it (offset 2). No offset was recovered, so none moves.
+	session(func(*goka.Processor) {
+		settle("AAA", 0)
+		changelogEnd(1)
+		foreign("BBB", 7)
+		settle("AAA", 1)
+	}, 3, -1, "after a session that recovered nothing")
 
 	// The worker gets the partition again: it must hold the other
 	// owner's value. It recovered up to offset 2; its next write (3)
 	// follows at once, so the local offset may move to it: the next
 	// catch-up has nothing to read again.
-	p, stop := start()
-	holds(p, "BBB", 7)
-	holds(p, "AAA", 2)
-	settle("AAA", 2)
-	changelogEnd(4)
-	stop()
-	if off := localOffset(); off != 3 {
-		t.Fatalf("local offset %d after the worker's own write at 3 right after what it recovered; want 3", off)
-	}
+	session(func(p *goka.Processor) {
+		holds(p, "BBB", 7)
+		holds(p, "AAA", 2)
+		settle("AAA", 2)
+	}, 4, 3, "after the worker's own write at 3 right after what it recovered")
 
 	// Another owner's write (4) lies before the worker's next one (5): the
 	// local offset stays at 3, and the next catch-up reads CCC's value.
-	_, stop = start()
-	foreign("CCC", 5)
-	settle("AAA", 3)
-	changelogEnd(6)
-	stop()
-	if off := localOffset(); off != 3 {
-		t.Fatalf("local offset %d after another owner's write at 4; want it kept at 3", off)
-	}
-	p, stop = start()
-	defer stop()
-	holds(p, "CCC", 5)
-	holds(p, "AAA", 4)
+	session(func(*goka.Processor) {
+		foreign("CCC", 5)
+		settle("AAA", 3)
+	}, 6, 3, "after another owner's write at 4")
+	session(func(p *goka.Processor) {
+		holds(p, "CCC", 5)
+		holds(p, "AAA", 4)
+	}, 6, 5, "after catching up to the end of the changelog")
 }
