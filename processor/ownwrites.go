@@ -1,7 +1,9 @@
 package processor
 
 import (
+	"maps"
 	"sync"
+	"sync/atomic"
 
 	"github.com/lovoo/goka/storage"
 )
@@ -29,6 +31,10 @@ import (
 // stays where recovery left it and the next catch-up reads everything
 // since, through the update callback (countUpdate).
 type ownWrites struct {
+	// tables holds the changelog topics that have had a run: every
+	// record the worker writes is checked against it, without a lock.
+	tables atomic.Pointer[map[string]bool]
+
 	mu sync.Mutex
 	// next is, per changelog partition with a run, the offset the next
 	// own write must have to extend it.
@@ -43,6 +49,13 @@ func (o *ownWrites) recovered(topic string, partition int32, last int64) {
 	if o.next == nil {
 		o.next = make(map[topicPartition]int64)
 	}
+	if t := o.tables.Load(); t == nil || !(*t)[topic] {
+		tables := map[string]bool{topic: true}
+		if t != nil {
+			maps.Copy(tables, *t)
+		}
+		o.tables.Store(&tables)
+	}
 	tp := topicPartition{topic, partition}
 	if last < 0 {
 		delete(o.next, tp)
@@ -54,6 +67,9 @@ func (o *ownWrites) recovered(topic string, partition int32, last int64) {
 // landed is told every record the producer wrote, in each partition's
 // offset order, and reports whether offset extends the partition's run.
 func (o *ownWrites) landed(topic string, partition int32, offset int64) bool {
+	if t := o.tables.Load(); t == nil || !(*t)[topic] {
+		return false
+	}
 	o.mu.Lock()
 	defer o.mu.Unlock()
 	tp := topicPartition{topic, partition}

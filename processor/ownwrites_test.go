@@ -33,4 +33,18 @@ func TestOwnWritesRun(t *testing.T) {
 	}
 }
 
+func TestOwnWritesIgnoresOtherTopics(t *testing.T) {
+	var o ownWrites
+	if o.landed("table", 0, 0) {
+		t.Error("a write before any recovery extends a run")
+	}
+	o.recovered("table", 0, 4)
+	if o.landed("output", 0, 5) {
+		t.Error("a write to a topic that is no table extends a run")
+	}
+	if !o.landed("table", 0, 5) {
+		t.Error("the table's run did not take its next write")
+	}
+}
+
 func ptr64(v int64) *int64 { return &v }
