@@ -59,9 +59,9 @@ const (
 // every takeover was within its target. TRADEFLOW_CHAOS=full runs the long
 // version (`make chaos`), TRADEFLOW_CHAOS=short the short one
 // (`make chaos-short`); with TRADEFLOW_CHAOS_KAFKA=1 the broker is a real
-// Apache Kafka (`make chaos-short-kafka`). It is opt-in because it times takeovers and so
-// must run on its own: `make test` (CI) runs the short version as a step
-// of its own after the other suites.
+// Apache Kafka (`make chaos-short-kafka`). It is opt-in because it times
+// takeovers and so must run on its own: `make test` (CI) runs the short
+// version on each broker as steps of their own after the other suites.
 func TestChaos(t *testing.T) {
 	if externalBrokers() != "" {
 		t.Skip("runs and restarts a broker of its own (TRADEFLOW_CHAOS_KAFKA=1: a real Kafka); TRADEFLOW_TEST_BROKERS points at another cluster")
@@ -575,7 +575,6 @@ worker logs (%d processes): %s`,
 		t.Errorf("other workers serve counts that differ from the ground truth:\n%s", strings.Join(servedBad, "\n"))
 	}
 	if clLost != 0 || clDoubled != 0 {
-		clCounts, _ := c.changelogCounts()
 		var lostKeys []winKey
 		for k, w := range truth {
 			if g := clCounts[k]; g.Completed+g.Pending+g.Flagged+g.Rejected < w.Completed+w.Pending+w.Flagged+w.Rejected {
