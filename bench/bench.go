@@ -18,8 +18,11 @@ import (
 	"strings"
 	"time"
 
+	"github.com/tradeflow/tradeflow/internal/kclient"
+	"github.com/tradeflow/tradeflow/internal/store"
 	"github.com/tradeflow/tradeflow/processor"
 	"github.com/tradeflow/tradeflow/settlement"
+	"github.com/tradeflow/tradeflow/worker"
 )
 
 // Scenario names, in the order they run.
@@ -47,27 +50,27 @@ const backlogSpan = 50 * time.Minute
 
 // Options configure a benchmark run.
 type Options struct {
-	Trades          int64           // backlog of the drain and copy scenarios
-	Partitions      int32           // partitions of every scenario but drain-large
-	PartitionsLarge int32           // partitions of drain-large
-	Rate            float64         // trades/s of the latency and http scenarios
-	LatencyDuration time.Duration   // how long the latency scenario produces
-	Restore         int64           // count-table entries the restore scenario recovers
-	WrkDuration     time.Duration   // how long wrk runs
-	WrkThreads      int             // wrk -t
-	WrkConnections  int             // wrk -c
-	HTTPBacklog     int64           // trades drained before wrk starts, so queries find windows
-	Scenarios       []string        // which scenarios run
-	CPUProfile      string          // file for a CPU profile of the drain scenario; empty = none
-	BrokerInMemory  bool            // the embedded broker keeps its log in memory, not in a temp dir as `run` does under its data dir
-	Store           processor.Store // where the workers keep their tables
-	Timeout         time.Duration   // bound on one scenario
-	Seed            uint64          // datagen seed
-	Kafka           []string        // a real broker the kstreams scenario owns: it recreates stocktrade and users
-	KStreamsJar     string          // the peer's runnable jar
-	KStreamsJVM     []string        // java options before -jar
-	KStreamsArgs    []string        // the peer's options after those the scenario sets
-	Runs            int             // runs of each side in the kstreams scenario
+	Trades          int64         // backlog of the drain and copy scenarios
+	Partitions      int32         // partitions of every scenario but drain-large
+	PartitionsLarge int32         // partitions of drain-large
+	Rate            float64       // trades/s of the latency and http scenarios
+	LatencyDuration time.Duration // how long the latency scenario produces
+	Restore         int64         // count-table entries the restore scenario recovers
+	WrkDuration     time.Duration // how long wrk runs
+	WrkThreads      int           // wrk -t
+	WrkConnections  int           // wrk -c
+	HTTPBacklog     int64         // trades drained before wrk starts, so queries find windows
+	Scenarios       []string      // which scenarios run
+	CPUProfile      string        // file for a CPU profile of the drain scenario; empty = none
+	BrokerInMemory  bool          // the embedded broker keeps its log in memory, not in a temp dir as `run` does under its data dir
+	Store           store.Kind    // where the workers keep their tables
+	Timeout         time.Duration // bound on one scenario
+	Seed            uint64        // datagen seed
+	Kafka           []string      // a real broker the kstreams scenario owns: it recreates stocktrade and users
+	KStreamsJar     string        // the peer's runnable jar
+	KStreamsJVM     []string      // java options before -jar
+	KStreamsArgs    []string      // the peer's options after those the scenario sets
+	Runs            int           // runs of each side in the kstreams scenario
 	ClientID        string
 	Rules           settlement.Rules
 	Policy          settlement.Policy
@@ -84,7 +87,7 @@ func DefaultOptions() Options {
 		// second only takes a core from the server on this 2-core machine.
 		WrkThreads: 1, WrkConnections: 32,
 		HTTPBacklog: 100_000, Scenarios: Scenarios, Timeout: 15 * time.Minute, Seed: 1,
-		Store: processor.StoreMemory, ClientID: "tradeflow-bench", Rules: settlement.DefaultRules,
+		Store: store.KindMemory, ClientID: "tradeflow-bench", Rules: settlement.DefaultRules(),
 		Policy: settlement.Policy{Grace: time.Hour, Retention: 24 * time.Hour},
 		// interop/kstreams/README.md's settings for this 2-core machine.
 		KStreamsJar: "interop/kstreams/target/lib/kstreams.jar", KStreamsJVM: []string{"-Xmx1g"},
@@ -109,8 +112,8 @@ func (o Options) validate() error {
 	if o.Policy.Grace < backlogSpan+5*time.Minute {
 		errs = append(errs, fmt.Errorf("window grace %v: the backlog's event times span %v, so the grace must be at least %v", o.Policy.Grace, backlogSpan, backlogSpan+5*time.Minute))
 	}
-	if o.Store != processor.StoreMemory && o.Store != processor.StoreLevelDB {
-		errs = append(errs, fmt.Errorf("state store %q: want %s or %s", o.Store, processor.StoreMemory, processor.StoreLevelDB))
+	if err := o.Store.Validate(); err != nil {
+		errs = append(errs, err)
 	}
 	for _, s := range o.Scenarios {
 		if !slices.Contains(known, s) {
@@ -173,3 +176,15 @@ type bench struct {
 }
 
 func (b *bench) printf(format string, args ...any) { fmt.Fprintf(b.o.Out, format, args...) }
+
+// workerOptions are the options of a benchmark worker: tradeflow's
+// defaults with the benchmark's rules, policy and store.
+func (o Options) workerOptions(brokers []string, dataDir, clientID string, partitions int32) worker.Options {
+	return worker.Options{
+		Brokers: brokers, DataDir: dataDir, Store: o.Store, Log: o.Log,
+		Kafka:  kclient.Config{ClientID: clientID},
+		Topics: processor.TopicPlan{Partitions: partitions, Replication: -1},
+		Rules:  o.Rules, Policy: o.Policy,
+		Timings: worker.DefaultTimings(20 * time.Second),
+	}
+}

@@ -12,6 +12,7 @@ import (
 	"github.com/twmb/franz-go/pkg/kgo"
 
 	"github.com/tradeflow/tradeflow/broker"
+	"github.com/tradeflow/tradeflow/internal/kclient"
 	"github.com/tradeflow/tradeflow/processor"
 	"github.com/tradeflow/tradeflow/worker"
 )
@@ -46,7 +47,7 @@ func startCluster(o Options, partitions int32) (*cluster, error) {
 	}
 	c.brokers = []string{c.broker.Addr()}
 	plan := processor.TopicPlan{Partitions: partitions, Replication: -1}
-	if err := worker.EnsureTopics(c.brokers, processor.SaramaConfig(o.ClientID), plan); err != nil {
+	if err := worker.EnsureTopics(c.brokers, kclient.Config{ClientID: o.ClientID}, plan); err != nil {
 		c.close()
 		return nil, err
 	}
@@ -107,11 +108,7 @@ type running struct {
 // taken before worker.New, so figures measured from it include start-up.
 func (c *cluster) startWorker(name string) (*running, error) {
 	started := time.Now()
-	w, err := worker.New(worker.Options{
-		Brokers: c.brokers, DataDir: filepath.Join(c.dir, name), Store: c.o.Store, ClientID: c.o.ClientID + "-" + name,
-		Topics: processor.TopicPlan{Partitions: c.partitions, Replication: -1},
-		Rules:  c.o.Rules, Policy: c.o.Policy, Log: c.o.Log,
-	})
+	w, err := worker.New(c.o.workerOptions(c.brokers, filepath.Join(c.dir, name), c.o.ClientID+"-"+name, c.partitions))
 	if err != nil {
 		return nil, fmt.Errorf("worker: %w", err)
 	}

@@ -11,7 +11,9 @@ import (
 	"github.com/twmb/franz-go/pkg/kadm"
 
 	"github.com/tradeflow/tradeflow/datagen"
+	"github.com/tradeflow/tradeflow/internal/store"
 	"github.com/tradeflow/tradeflow/processor"
+	"github.com/tradeflow/tradeflow/worker"
 )
 
 // The copy baseline: one goka hop that consumes stocktrade and emits each
@@ -45,12 +47,14 @@ func copyGraph() *goka.GroupGraph {
 // config, consumer group wrapper (rejoin without goka's sleep, ordered
 // commits), producer, hasher and topic manager; the copy has no table, so
 // the store is never used.
-func copyOptions(clientID string) ([]goka.ProcessorOption, error) {
-	procs, _, err := processor.NewBuilders(processor.SaramaConfig(clientID), processor.StoreMemory, "")
+func (o Options) copyOptions(brokers []string, clientID string, partitions int32) ([]goka.ProcessorOption, error) {
+	wo := o.workerOptions(brokers, "", clientID, partitions)
+	wo.Store = store.KindMemory
+	kit, err := worker.NewKit(wo)
 	if err != nil {
 		return nil, err
 	}
-	return procs.ProcessorOptions(), nil
+	return kit.ProcessorOptions(), nil
 }
 
 // runCopy drains the same backlog as the drain scenario through the copy
@@ -72,7 +76,7 @@ func (b *bench) runCopy(ctx context.Context) error {
 		return err
 	}
 	start := time.Now()
-	opts, err := copyOptions(b.o.ClientID + "-copy")
+	opts, err := b.o.copyOptions(c.brokers, b.o.ClientID+"-copy", c.partitions)
 	if err != nil {
 		return err
 	}

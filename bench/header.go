@@ -10,7 +10,8 @@ import (
 	"syscall"
 	"time"
 
-	"github.com/tradeflow/tradeflow/processor"
+	"github.com/tradeflow/tradeflow/internal/kclient"
+	"github.com/tradeflow/tradeflow/worker"
 )
 
 // printHeader prints the machine and the settings, and raises the open
@@ -40,7 +41,7 @@ func (b *bench) printHeader() {
 		o.Trades, o.Partitions, o.PartitionsLarge, o.Rate, o.LatencyDuration, o.Restore, o.WrkDuration, o.HTTPBacklog, o.Seed, strings.Join(o.Scenarios, ","))
 	b.printf("          rules large trade %d, flag rate %.2f; window grace %v, retention %v; backlog event times span the last %v\n",
 		o.Rules.LargeTrade, o.Rules.FlagRate, o.Policy.Grace, o.Policy.Retention, backlogSpan)
-	b.printf("          workers: worker.New + Run, state store %s, temp data dir, consumers on sarama (processor.SaramaConfig), one franz-go producer per worker (processor/producer.go), count changelog writes merged over %v; the bench's input producer: franz-go kgo (murmur2 partitioner, acks=all, idempotent)\n", o.Store, processor.ChangelogLinger)
+	b.printf("          workers: worker.New + Run, state store %s, temp data dir, consumers on sarama (kclient.Config.Sarama), one franz-go producer per worker (gokaext.SharedProducer), count changelog writes merged over %v; the bench's input producer: franz-go kgo (murmur2 partitioner, acks=all, idempotent)\n", o.Store, worker.DefaultTimings(20*time.Second).ChangelogLinger)
 	b.printf("          per scenario: peak RSS = VmHWM after clear_refs at its start; fds sampled every 100 ms; process CPU = CPU time ÷ wall time of the whole scenario; load = 1-min load average at its end (the machine is shared)\n\n")
 }
 
@@ -90,14 +91,15 @@ func readTrim(path string) string {
 // printPeerHeader prints the kstreams scenario's settings, both sides'.
 func (b *bench) printPeerHeader() {
 	o := b.o
-	sc := processor.SaramaConfig(o.ClientID)
+	t := worker.DefaultTimings(20 * time.Second)
+	sc := kclient.Config{ClientID: o.ClientID, Group: kclient.GroupTimings{Session: t.Session, Heartbeat: t.Heartbeat, Rebalance: t.Rebalance}}.Sarama()
 	b.printf("kstreams  real broker %s (a separate process: RSS and CPU figures are each side's own process); the scenario deletes and recreates stocktrade, users, tradeflow's topics and groups, and %s* topics\n",
 		strings.Join(o.Kafka, ","), peerPrefix)
 	b.printf("          order: %d drain runs of each side, alternating, on the same %d-trade backlog; then %d latency runs of each, alternating, at %.0f/s for %v after a %v warm-up\n",
 		o.Runs, o.Trades, o.Runs, o.Rate, o.LatencyDuration, latencyWarmup)
 	b.printf("          tradeflow: in-process worker.New + Run, Brokers = the real broker, state store %s, topics %d partitions, groups and topics deleted before each run; GOMAXPROCS %d\n",
 		o.Store, o.Partitions, runtime.GOMAXPROCS(0))
-	b.printf("            sarama (processor.SaramaConfig): version %s, acks %d, idempotent %v, max open requests %d, compression %s, flush %v / %d bytes, channel buffer %d, fetch default %d bytes, offsets initial %d, session %v, heartbeat %v, rebalance %v\n",
+	b.printf("            sarama (kclient.Config.Sarama): version %s, acks %d, idempotent %v, max open requests %d, compression %s, flush %v / %d bytes, channel buffer %d, fetch default %d bytes, offsets initial %d, session %v, heartbeat %v, rebalance %v\n",
 		sc.Version, sc.Producer.RequiredAcks, sc.Producer.Idempotent, sc.Net.MaxOpenRequests, sc.Producer.Compression, sc.Producer.Flush.Frequency,
 		sc.Producer.Flush.Bytes, sc.ChannelBufferSize, sc.Consumer.Fetch.Default, sc.Consumer.Offsets.Initial, sc.Consumer.Group.Session.Timeout,
 		sc.Consumer.Group.Heartbeat.Interval, sc.Consumer.Group.Rebalance.Timeout)

@@ -9,6 +9,7 @@ import (
 
 	"github.com/twmb/franz-go/pkg/kgo"
 
+	"github.com/tradeflow/tradeflow/internal/ledger"
 	"github.com/tradeflow/tradeflow/processor"
 	pb "github.com/tradeflow/tradeflow/proto"
 	"github.com/tradeflow/tradeflow/settlement"
@@ -80,9 +81,9 @@ func (c *cluster) writeCountTable(ctx context.Context, n int64) (time.Duration, 
 	fe := &firstErr{}
 	for i := range n {
 		sym, win := restoreSymbol(i), first+(i%windowsPerSymbol)*settlement.WindowSize.Milliseconds()
-		v, err := processor.CountsCodec.Encode(&pb.WindowCounts{
+		v, err := processor.CountsCodec().Encode(&pb.WindowCounts{
 			Symbol: sym, WindowStart: win, Completed: i % 97, Pending: i % 13, Flagged: i % 41, Rejected: i % 7,
-			Applied: processor.Offsets(map[int32]int64{int32(i % int64(c.partitions)): i}),
+			Applied: ledger.Offsets(map[int32]int64{int32(i % int64(c.partitions)): i}),
 		})
 		if err != nil {
 			return 0, err

@@ -11,7 +11,7 @@ import (
 	"github.com/twmb/franz-go/pkg/kgo"
 	"google.golang.org/protobuf/proto"
 
-	"github.com/tradeflow/tradeflow/processor"
+	"github.com/tradeflow/tradeflow/internal/ledger"
 	pb "github.com/tradeflow/tradeflow/proto"
 )
 
@@ -142,7 +142,7 @@ func (c *chaos) diagnoseLoss(trades map[int][]srcID, lostBy map[winKey]int64) st
 
 // changelogCounts reads the count table's changelog as a worker recovering
 // from it does: per window the newest value, except that a value counting
-// strictly fewer trades than the one held is ignored (processor.Stale: a
+// strictly fewer trades than the one held is ignored (ledger.Stale: a
 // late write of a worker that had lost the partition). stale counts those.
 func (c *chaos) changelogCounts() (got map[winKey]tally, stale int) {
 	got = map[winKey]tally{}
@@ -162,7 +162,7 @@ func (c *chaos) changelogCounts() (got map[winKey]tally, stale int) {
 		if err := proto.Unmarshal(r.Value, w); err != nil {
 			c.t.Fatalf("count table %s: %v", r.Key, err)
 		}
-		if processor.Stale(held[k], w) {
+		if ledger.Stale(held[k], w) {
 			stale++
 			continue
 		}
@@ -282,7 +282,7 @@ func (c *chaos) valueHistory(keys []winKey, n int) string {
 			continue
 		}
 		verdict := "kept"
-		if processor.Stale(held[key], w) {
+		if ledger.Stale(held[key], w) {
 			verdict = "ignored as stale"
 		} else {
 			held[key] = w

@@ -9,7 +9,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/tradeflow/tradeflow/kafkahash"
+	"github.com/tradeflow/tradeflow/internal/kafkahash"
 )
 
 // kcat runs kcat (librdkafka) with args and stdin, failing the test on error.

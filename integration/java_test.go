@@ -16,7 +16,7 @@ import (
 
 	"github.com/twmb/franz-go/pkg/kgo"
 
-	"github.com/tradeflow/tradeflow/kafkahash"
+	"github.com/tradeflow/tradeflow/internal/kafkahash"
 )
 
 // jarBuild is one interop Maven project's build, done at most once per

@@ -58,7 +58,7 @@ func readBadInput(tb testing.TB, kind string) []badInput {
 // Every malformed stocktrade value of the corpus goes to the dead-letter
 // topic with its reason, and nothing else comes out: no panic, no stop.
 func TestSettleDeadLettersTheCorpus(t *testing.T) {
-	h := newSettle(t, settlement.DefaultRules, testUsers)
+	h := newSettle(t, settlement.DefaultRules(), testUsers)
 	for i, c := range readBadInput(t, "trade") {
 		h.consume("ZVZZT", c.Value, tester.WithTime(eventTime))
 		dl := one(t, DeadLetterTopic, drain(h.dlq))

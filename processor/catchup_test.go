@@ -13,6 +13,9 @@ import (
 	"google.golang.org/protobuf/proto"
 
 	"github.com/tradeflow/tradeflow/broker"
+	"github.com/tradeflow/tradeflow/internal/kclient"
+	"github.com/tradeflow/tradeflow/internal/ledger"
+	"github.com/tradeflow/tradeflow/internal/store"
 	pb "github.com/tradeflow/tradeflow/proto"
 	"github.com/tradeflow/tradeflow/settlement"
 )
@@ -23,7 +26,7 @@ import (
 // read then: goka moves the local offset to each of its own changelog
 // writes, which skipped it, so the worker went on from a value that lacked
 // the other owner's trades while the committed input offset was past them
-// (the count loss of the session-2 chaos runs).
+// (ARCHITECTURE.md, "Own-writes runs").
 func TestCatchUpReadsOtherOwnersWritesBeforeOwnLateOnes(t *testing.T) {
 	b, err := broker.Start(broker.Options{Addr: "127.0.0.1:0"})
 	if err != nil {
@@ -31,8 +34,8 @@ func TestCatchUpReadsOtherOwnersWritesBeforeOwnLateOnes(t *testing.T) {
 	}
 	t.Cleanup(b.Close)
 	brokers := []string{b.Addr()}
-	base := SaramaConfig("catchup-test")
-	admin, err := sarama.NewClusterAdmin(brokers, base)
+	kc := kclient.Config{ClientID: "catchup-test"}
+	admin, err := kc.Admin(brokers)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -41,10 +44,7 @@ func TestCatchUpReadsOtherOwnersWritesBeforeOwnLateOnes(t *testing.T) {
 		t.Fatal(err)
 	}
 	dir := t.TempDir()
-	procs, _, err := NewBuilders(base, StoreLevelDB, dir)
-	if err != nil {
-		t.Fatal(err)
-	}
+	kit := testKit(t, store.KindLevelDB, dir)
 	cl, err := kgo.NewClient(kgo.SeedBrokers(brokers...), kgo.DefaultProduceTopic(string(WindowsTopic)))
 	if err != nil {
 		t.Fatal(err)
@@ -63,7 +63,7 @@ func TestCatchUpReadsOtherOwnersWritesBeforeOwnLateOnes(t *testing.T) {
 		s := settled{symbol: symbol, at: eventTime, disposition: settlement.Completed, offset: offset}
 		produce(&kgo.Record{Key: []byte(s.key()), Value: encodeSettlement(t, s.proto())})
 	}
-	client, err := sarama.NewClient(brokers, SaramaConfig("catchup-test-offsets"))
+	client, err := sarama.NewClient(brokers, kc.WithClientID("catchup-test-offsets").Sarama())
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -88,8 +88,8 @@ func TestCatchUpReadsOtherOwnersWritesBeforeOwnLateOnes(t *testing.T) {
 	m, _ := newMetrics(t)
 	start := func() (*goka.Processor, func()) {
 		t.Helper()
-		c := &Counter{Policy: testPolicy, Metrics: m}
-		p, err := goka.NewProcessor(brokers, c.Graph(), append(procs.processorOptions(),
+		c := &Counter{Policy: testPolicy, Metrics: m, Log: quietLog()}
+		p, err := goka.NewProcessor(brokers, c.Graph(), append(kit.ProcessorOptions(string(CountTable)),
 			goka.WithNilHandling(goka.NilProcess), goka.WithUpdateCallback(countUpdate(m)))...)
 		if err != nil {
 			t.Fatal(err)
@@ -112,7 +112,7 @@ func TestCatchUpReadsOtherOwnersWritesBeforeOwnLateOnes(t *testing.T) {
 	foreign := func(symbol string, completed int64) {
 		t.Helper()
 		v, err := proto.Marshal(&pb.WindowCounts{Symbol: symbol, WindowStart: window,
-			Completed: completed, Applied: Offsets(map[int32]int64{0: 100}), Generation: 1 << 30})
+			Completed: completed, Applied: ledger.Offsets(map[int32]int64{0: 100}), Generation: 1 << 30})
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -130,7 +130,7 @@ func TestCatchUpReadsOtherOwnersWritesBeforeOwnLateOnes(t *testing.T) {
 	}
 	localOffset := func() int64 {
 		t.Helper()
-		st, err := StorageBuilder(filepath.Join(dir, "processors"))(string(CountTable), 0)
+		st, err := store.LevelDB(filepath.Join(dir, "processors"))(string(CountTable), 0)
 		if err != nil {
 			t.Fatal(err)
 		}

@@ -1,7 +1,6 @@
 package processor
 
 import (
-	"context"
 	"sync"
 
 	"github.com/tradeflow/tradeflow/settlement"
@@ -17,11 +16,15 @@ import (
 // predecessor the count step has not seen, so it keeps that offset open
 // instead of taking its replay for a duplicate.
 //
-// A chain is valid only for one run of a partition (one goka partition
-// processor, recognised by the context it hands its callbacks): a new run
-// starts at the committed offset, and every trade below that offset was
-// written before the run began, so the first trade per window of a run
-// needs no predecessor.
+// A chain is valid only for one run of a partition, a consumer-group
+// session (recognised by its generation): a new run starts at the
+// committed offset, and every trade below that offset was written before
+// the run began, so the first trade per window of a run needs no
+// predecessor. A session that keeps its generation (a static member
+// rejoining with no change) still starts from the committed offset; its
+// chain then goes on, and a predecessor whose write was lost is either
+// above the commit, so it comes again, or below it, so it was
+// acknowledged (the commit passes no record whose writes failed).
 type windowChains struct {
 	// horizon is how far behind the newest window a window may fall before
 	// it is forgotten: the count step expires it by then.
@@ -35,7 +38,8 @@ type chain struct {
 	horizon int64
 
 	mu       sync.Mutex
-	run      context.Context
+	run      int32 // the session generation the chain belongs to
+	started  bool
 	last     map[windowID]int64
 	newest   int64 // newest window start seen in this run
 	prunedAt int64 // newest when last pruned
@@ -54,8 +58,9 @@ func newWindowChains(p settlement.Policy) *windowChains {
 }
 
 // prev records offset as the newest trade of partition's window (symbol,
-// start) in run, and returns the one before it, if this run saw one.
-func (w *windowChains) prev(run context.Context, partition int32, symbol string, start, offset int64) (int64, bool) {
+// start) in run (a session generation), and returns the one before it, if
+// this run saw one.
+func (w *windowChains) prev(run int32, partition int32, symbol string, start, offset int64) (int64, bool) {
 	w.mu.Lock()
 	c, ok := w.parts[partition]
 	if !ok {
@@ -66,8 +71,8 @@ func (w *windowChains) prev(run context.Context, partition int32, symbol string,
 
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	if c.run != run {
-		c.run, c.last, c.newest, c.prunedAt = run, make(map[windowID]int64), start, start
+	if !c.started || c.run != run {
+		c.started, c.run, c.last, c.newest, c.prunedAt = true, run, make(map[windowID]int64), start, start
 	}
 	if start > c.newest {
 		c.newest = start
@@ -79,7 +84,8 @@ func (w *windowChains) prev(run context.Context, partition int32, symbol string,
 	p, seen := c.last[id]
 	if seen && p >= offset {
 		// Offsets only grow within a run; anything else is a new run
-		// that shares the context, which goka does not do.
+		// of the same generation (a session rejoined without a
+		// rebalance), which starts at the committed offset.
 		seen = false
 	}
 	c.last[id] = offset

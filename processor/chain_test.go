@@ -1,70 +1,20 @@
 package processor
 
 import (
-	"context"
 	"fmt"
 	"math/rand/v2"
 	"testing"
 
 	"google.golang.org/protobuf/proto"
 
+	"github.com/tradeflow/tradeflow/internal/ledger"
 	pb "github.com/tradeflow/tradeflow/proto"
 	"github.com/tradeflow/tradeflow/settlement"
 )
 
-func i64(v int64) *int64 { return &v }
-
-func TestTakeCountsALostWriteWhenItIsReplayed(t *testing.T) {
-	a := &pb.SourceOffset{Offset: -1}
-	steps := []struct {
-		o    int64
-		prev *int64
-		want bool
-	}{
-		{10, nil, true},      // first of a run: no predecessor
-		{12, i64(11), true},  // 11's write was lost: gap [11, 11]
-		{14, i64(12), true},  //
-		{12, i64(11), false}, // a duplicate of 12
-		{11, nil, true},      // the replay of 11 (first of the new run)
-		{11, nil, false},     // and its duplicate
-		{12, i64(11), false}, // the replay goes on: already counted
-		{14, i64(12), false},
-		{20, i64(14), true},
-		{3, nil, false}, // long before: counted before 10 was
-	}
-	for i, s := range steps {
-		if got, _ := take(a, s.o, s.prev); got != s.want {
-			t.Fatalf("step %d: take(%d) = %v, want %v (state %v)", i, s.o, got, s.want, a)
-		}
-	}
-	if len(a.Gaps) != 0 || a.Offset != 20 {
-		t.Fatalf("state %v: want offset 20 and no gaps", a)
-	}
-}
-
-func TestTakeKeepsAGapOpenUntilEveryMissingTradeArrives(t *testing.T) {
-	a := &pb.SourceOffset{Offset: 5}
-	// 7 and 9 were lost, 11 got through.
-	if taken, opened := take(a, 11, i64(9)); !taken || !opened {
-		t.Fatalf("take(11) = %v, %v; want a gap opened", taken, opened)
-	}
-	if !inRanges(a.Gaps, 9) || !inRanges(a.Gaps, 7) || inRanges(a.Gaps, 10) {
-		t.Fatalf("gaps %v: want 6..9 open, 10 closed", a.Gaps)
-	}
-	if taken, opened := take(a, 9, i64(7)); !taken || opened || inRanges(a.Gaps, 8) || !inRanges(a.Gaps, 7) {
-		t.Fatalf("after 9: gaps %v, want only 6..7", a.Gaps)
-	}
-	if taken, _ := take(a, 7, i64(5)); !taken || len(a.Gaps) != 0 {
-		t.Fatalf("after 7: gaps %v, want none", a.Gaps)
-	}
-	if taken, _ := take(a, 9, i64(7)); taken {
-		t.Fatal("9 taken twice")
-	}
-}
-
 func TestWindowChainsStartAfreshEachRun(t *testing.T) {
 	w := newWindowChains(testPolicy)
-	run1, run2 := context.WithValue(context.Background(), "run", 1), context.WithValue(context.Background(), "run", 2)
+	const run1, run2 int32 = 1, 2
 	if _, ok := w.prev(run1, 0, "A", 0, 1); ok {
 		t.Fatal("first trade of a window has a predecessor")
 	}
@@ -87,7 +37,7 @@ func TestWindowChainsStartAfreshEachRun(t *testing.T) {
 }
 
 // TestChainsAndTakeCountEveryTradeOnce drives the settle step's chains and
-// the count step's take through runs that fail the way a producer and a
+// the count step's ledger.Take through runs that fail the way a producer and a
 // crashed worker fail: writes lost while later ones get through, writes
 // that land after the next run began (a zombie), duplicates (a broker that
 // forgot the producer's sequence numbers), and a count step that restarts
@@ -113,17 +63,17 @@ func simulateRuns(t *testing.T, rng *rand.Rand) {
 	}
 	chains := newWindowChains(testPolicy)
 	var log []windowRecord // the windows topic, one partition
-	emit := func(run context.Context, o int64) windowRecord {
+	emit := func(run int32, o int64) windowRecord {
 		r := windowRecord{window: window[o], offset: o}
 		if p, ok := chains.prev(run, 0, "S", int64(window[o]), o); ok {
-			r.prev = i64(p)
+			r.prev = &p
 		}
 		return r
 	}
 	var late []windowRecord // written by a zombie after the next run began
 	start := int64(0)
 	for run := 0; start < trades; run++ {
-		ctx := context.WithValue(context.Background(), "run", run)
+		gen := int32(run)
 		last := run > 6 // the last run fails nothing
 		end := int64(trades)
 		if !last {
@@ -135,7 +85,7 @@ func simulateRuns(t *testing.T, rng *rand.Rand) {
 		commit := int64(-1)
 		var zombie []windowRecord
 		for o := start; o < end; o++ {
-			r := emit(ctx, o)
+			r := emit(gen, o)
 			fate := 0 // acked
 			if !last {
 				fate = rng.IntN(10) // 0-6 acked, 7 lost, 8-9 late
@@ -190,7 +140,7 @@ func simulateRuns(t *testing.T, rng *rand.Rand) {
 			cur := hist[w][len(hist[w])-1]
 			if w == r.window {
 				next := state{proto.Clone(cur.applied).(*pb.SourceOffset), cur.count}
-				if taken, _ := take(next.applied, r.offset, r.prev); taken {
+				if taken, _ := ledger.Take(next.applied, r.offset, r.prev); taken {
 					next.count++
 				}
 				cur = next
@@ -219,7 +169,7 @@ func simulateRuns(t *testing.T, rng *rand.Rand) {
 				continue
 			}
 			want++
-			if !applied(final.applied, int64(o)) {
+			if !ledger.Applied(final.applied, int64(o)) {
 				t.Fatalf("window %d: trade %d never counted (state %v)", w, o, final.applied)
 			}
 		}
@@ -228,5 +178,3 @@ func simulateRuns(t *testing.T, rng *rand.Rand) {
 		}
 	}
 }
-
-func applied(a *pb.SourceOffset, o int64) bool { return o <= a.Offset && !inRanges(a.Gaps, o) }

@@ -3,6 +3,7 @@ package processor
 import (
 	"fmt"
 
+	"github.com/lovoo/goka"
 	"google.golang.org/protobuf/proto"
 
 	pb "github.com/tradeflow/tradeflow/proto"
@@ -26,14 +27,17 @@ func (rawCodec) Decode(b []byte) (any, error) { return b, nil }
 // and also passes already-encoded bytes through.
 type protoCodec[M proto.Message] struct{ new func() M }
 
-var deterministic = proto.MarshalOptions{Deterministic: true}
+// marshal encodes m deterministically: a replay writes the same bytes.
+func marshal(m proto.Message) ([]byte, error) {
+	return proto.MarshalOptions{Deterministic: true}.Marshal(m)
+}
 
 func (c protoCodec[M]) Encode(v any) ([]byte, error) {
 	switch m := v.(type) {
 	case []byte:
 		return m, nil
 	case M:
-		return deterministic.Marshal(m)
+		return marshal(m)
 	}
 	return nil, fmt.Errorf("proto codec: cannot encode %T", v)
 }
@@ -46,11 +50,20 @@ func (c protoCodec[M]) Decode(b []byte) (any, error) {
 	return m, nil
 }
 
-var (
-	userTradeCodec  = protoCodec[*pb.UserTrade]{new: func() *pb.UserTrade { return new(pb.UserTrade) }}
-	settlementCodec = protoCodec[*pb.TradeSettlement]{new: func() *pb.TradeSettlement { return new(pb.TradeSettlement) }}
-	// CountsCodec decodes the count table's values, for views.
-	CountsCodec = protoCodec[*pb.WindowCounts]{new: func() *pb.WindowCounts { return new(pb.WindowCounts) }}
-	// UserCodec decodes the local users table's values.
-	UserCodec = protoCodec[*pb.User]{new: func() *pb.User { return new(pb.User) }}
-)
+func userTradeCodec() protoCodec[*pb.UserTrade] {
+	return protoCodec[*pb.UserTrade]{new: func() *pb.UserTrade { return new(pb.UserTrade) }}
+}
+
+func settlementCodec() protoCodec[*pb.TradeSettlement] {
+	return protoCodec[*pb.TradeSettlement]{new: func() *pb.TradeSettlement { return new(pb.TradeSettlement) }}
+}
+
+// CountsCodec is the count table's codec (*pb.WindowCounts), for views.
+func CountsCodec() goka.Codec {
+	return protoCodec[*pb.WindowCounts]{new: func() *pb.WindowCounts { return new(pb.WindowCounts) }}
+}
+
+// UserCodec is the local users table's codec (*pb.User).
+func UserCodec() goka.Codec {
+	return protoCodec[*pb.User]{new: func() *pb.User { return new(pb.User) }}
+}

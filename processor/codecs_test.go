@@ -7,12 +7,13 @@ import (
 	"github.com/lovoo/goka"
 	"google.golang.org/protobuf/encoding/protowire"
 
+	"github.com/tradeflow/tradeflow/internal/ledger"
 	pb "github.com/tradeflow/tradeflow/proto"
 )
 
 func TestCodecsEncode(t *testing.T) {
 	counts := &pb.WindowCounts{Symbol: "ZVV", WindowStart: 60_000, Completed: 1,
-		Applied: Offsets(map[int32]int64{5: 50, 1: 10, 3: 30, 0: 0, 2: 20, 4: 40})}
+		Applied: ledger.Offsets(map[int32]int64{5: 50, 1: 10, 3: 30, 0: 0, 2: 20, 4: 40})}
 	cases := []struct {
 		name    string
 		codec   goka.Codec
@@ -21,10 +22,10 @@ func TestCodecsEncode(t *testing.T) {
 	}{
 		{"raw bytes", rawCodec{}, []byte("x"), false},
 		{"raw refuses a string", rawCodec{}, "x", true},
-		{"proto message", CountsCodec, counts, false},
-		{"proto passes bytes through", CountsCodec, []byte{0x0a, 0x03, 'Z', 'V', 'V'}, false},
-		{"proto refuses another message", CountsCodec, &pb.User{}, true},
-		{"proto refuses a string", UserCodec, "User_1", true},
+		{"proto message", CountsCodec(), counts, false},
+		{"proto passes bytes through", CountsCodec(), []byte{0x0a, 0x03, 'Z', 'V', 'V'}, false},
+		{"proto refuses another message", CountsCodec(), &pb.User{}, true},
+		{"proto refuses a string", UserCodec(), "User_1", true},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
@@ -41,7 +42,7 @@ func TestCodecsEncode(t *testing.T) {
 
 // Replays write the same bytes: applied offsets are kept in partition order.
 func TestProtoCodecDeterministic(t *testing.T) {
-	first, err := CountsCodec.Encode(&pb.WindowCounts{Symbol: "ZVV", Applied: Offsets(map[int32]int64{5: 50, 1: 10, 3: 30, 2: 20, 4: 40})})
+	first, err := CountsCodec().Encode(&pb.WindowCounts{Symbol: "ZVV", Applied: ledger.Offsets(map[int32]int64{5: 50, 1: 10, 3: 30, 2: 20, 4: 40})})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -50,7 +51,7 @@ func TestProtoCodecDeterministic(t *testing.T) {
 		for _, k := range []int32{4, 2, 5, 3, 1} {
 			applied[k] = int64(k) * 10
 		}
-		b, err := CountsCodec.Encode(&pb.WindowCounts{Symbol: "ZVV", Applied: Offsets(applied)})
+		b, err := CountsCodec().Encode(&pb.WindowCounts{Symbol: "ZVV", Applied: ledger.Offsets(applied)})
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -73,7 +74,7 @@ func TestProtoCodecDecode(t *testing.T) {
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
-			v, err := CountsCodec.Decode(tc.in)
+			v, err := CountsCodec().Decode(tc.in)
 			if (err != nil) != tc.wantErr {
 				t.Fatalf("Decode(%x) = %v, %v; want error: %v", tc.in, v, err, tc.wantErr)
 			}
@@ -97,7 +98,7 @@ func TestAppliedReadsMapWireFormat(t *testing.T) {
 	var b []byte
 	b = protowire.AppendTag(b, 7, protowire.BytesType)
 	b = protowire.AppendBytes(b, entry)
-	v, err := CountsCodec.Decode(b)
+	v, err := CountsCodec().Decode(b)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -2,12 +2,12 @@ package processor
 
 import (
 	"log/slog"
-	"slices"
-	"sort"
 	"sync"
 
 	"github.com/lovoo/goka"
 
+	"github.com/tradeflow/tradeflow/internal/gokaext"
+	"github.com/tradeflow/tradeflow/internal/ledger"
 	pb "github.com/tradeflow/tradeflow/proto"
 	"github.com/tradeflow/tradeflow/settlement"
 )
@@ -15,32 +15,23 @@ import (
 // ExpireVisit names the visit that removes windows past retention.
 const ExpireVisit = "expire"
 
-// Counter is the count group: per symbol and tumbling minute, the number of
-// settlements of each disposition, in a changelog-backed table with one
-// entry per window (key "SYMBOL@windowStart"). It keeps, per source
-// partition, the highest source offset applied and any gaps below it (see
-// take), so a settlement replayed after a crash is skipped while one whose
-// first write was lost is counted: counts are effectively-once without
-// Kafka transactions.
+// Counter is the count group's callbacks: per symbol and tumbling minute,
+// the number of settlements of each disposition, in a changelog-backed
+// table with one entry per window (key "SYMBOL@windowStart"). It keeps,
+// per source partition, the highest source offset applied and any gaps
+// below it (ledger.Apply), so a settlement replayed after a crash is
+// skipped while one whose first write was lost is counted: counts are
+// effectively-once without Kafka transactions.
 type Counter struct {
 	Policy  settlement.Policy
 	Metrics *Metrics
+	Log     *slog.Logger
 
 	mu         sync.Mutex
 	streamTime map[int32]int64 // per windows-topic partition: newest event time seen
 	// Windows written since the last two expire visits: the visit writes
-	// them again (see stale.go).
+	// them again (see expire).
 	touched, touchedBefore map[string]struct{}
-}
-
-// Graph defines the count group.
-func (c *Counter) Graph() *goka.GroupGraph {
-	return goka.DefineGroup(CountGroup,
-		goka.Input(WindowsTopic, rawCodec{}, c.count),
-		goka.Persist(CountsCodec),
-		goka.Visitor(ExpireVisit, c.expire),
-		goka.Output(DeadLetterTopic, rawCodec{}),
-	)
 }
 
 // advance moves the partition's stream time to ts if that is newer, and
@@ -59,7 +50,7 @@ func (c *Counter) advance(partition int32, ts int64) int64 {
 
 func (c *Counter) count(ctx goka.Context, msg any) {
 	raw, _ := msg.([]byte)
-	v, err := settlementCodec.Decode(raw)
+	v, err := settlementCodec().Decode(raw)
 	if err != nil {
 		deadLetter(ctx, c.Metrics, raw, err.Error())
 		return
@@ -84,33 +75,19 @@ func (c *Counter) count(ctx goka.Context, msg any) {
 	if w == nil {
 		w = &pb.WindowCounts{Symbol: symbol, WindowStart: start}
 	}
-	taken, opened := take(appliedFor(w, s.SourcePartition), s.SourceOffset, s.WindowPrevOffset)
+	counted, opened := ledger.Apply(w, d, s.SourcePartition, s.SourceOffset, s.WindowPrevOffset)
 	if opened {
 		c.Metrics.Gaps.Inc()
-		slog.Warn("count: a trade's predecessor in its window was not counted yet (its write was lost or is late); keeping its offset open so it is counted when it comes again",
+		c.Log.Warn("count: a trade's predecessor in its window was not counted yet (its write was lost or is late); keeping its offset open so it is counted when it comes again",
 			"window", ctx.Key(), "source_partition", s.SourcePartition, "source_offset", s.SourceOffset, "predecessor", *s.WindowPrevOffset)
 	}
-	if !taken {
+	if !counted {
 		// A replay. Its update may be in local state but not in the
 		// changelog (a crash between the two), where the views read it:
 		// write the unchanged value again so the changelog holds it.
 		c.Metrics.Duplicates.Inc()
-		w.Generation = sessionGeneration(ctx)
-		ctx.SetValue(w)
-		c.touch(ctx.Key())
-		return
 	}
-	switch d {
-	case settlement.Completed:
-		w.Completed++
-	case settlement.Pending:
-		w.Pending++
-	case settlement.Flagged:
-		w.Flagged++
-	case settlement.Rejected:
-		w.Rejected++
-	}
-	w.Generation = sessionGeneration(ctx)
+	w.Generation = gokaext.SessionGeneration(ctx)
 	ctx.SetValue(w)
 	c.touch(ctx.Key())
 }
@@ -143,92 +120,13 @@ func (c *Counter) recentlyWritten(key string) bool {
 	return now || before
 }
 
-// appliedFor returns w's entry for a source partition, adding one (offset
-// -1: nothing applied yet) in partition order when there is none.
-func appliedFor(w *pb.WindowCounts, partition int32) *pb.SourceOffset {
-	i := sort.Search(len(w.Applied), func(i int) bool { return w.Applied[i].Partition >= partition })
-	if i < len(w.Applied) && w.Applied[i].Partition == partition {
-		return w.Applied[i]
-	}
-	e := &pb.SourceOffset{Partition: partition, Offset: -1}
-	w.Applied = slices.Insert(w.Applied, i, e)
-	return e
-}
-
-// take records source offset o (with its predecessor in the same window,
-// prev, when the settle step knew it) as applied, and reports false when
-// it was applied before: a replay. opened reports a new gap.
-//
-// Offsets at or below the highest applied count as applied unless they lie
-// in a gap. A gap opens when prev is above the highest applied: the write
-// of prev (and maybe of earlier trades) was lost or is late, so nothing
-// from just above the highest applied up to prev has been applied and the
-// trades there, when they come again, must be counted. The range strictly
-// between prev and o holds no trade of this window, so it leaves any gap.
-func take(a *pb.SourceOffset, o int64, prev *int64) (taken, opened bool) {
-	high := a.Offset
-	if o <= high {
-		if !inRanges(a.Gaps, o) {
-			return false, false
-		}
-		a.Gaps = cutRange(a.Gaps, o, o)
-	}
-	if prev != nil {
-		if o > high && *prev > high {
-			a.Gaps = append(a.Gaps, &pb.OffsetRange{First: high + 1, Last: *prev})
-			opened = true
-		}
-		a.Gaps = cutRange(a.Gaps, *prev+1, o-1)
-	}
-	if o > high {
-		a.Offset = o
-	}
-	return true, opened
-}
-
-// inRanges reports whether o lies in one of the sorted, disjoint ranges.
-func inRanges(rs []*pb.OffsetRange, o int64) bool {
-	i := sort.Search(len(rs), func(i int) bool { return rs[i].Last >= o })
-	return i < len(rs) && rs[i].First <= o
-}
-
-// cutRange removes [first, last] from the sorted, disjoint ranges.
-func cutRange(rs []*pb.OffsetRange, first, last int64) []*pb.OffsetRange {
-	if first > last || len(rs) == 0 {
-		return rs
-	}
-	out := rs[:0:0]
-	for _, r := range rs {
-		if r.Last < first || r.First > last {
-			out = append(out, r)
-			continue
-		}
-		if r.First < first {
-			out = append(out, &pb.OffsetRange{First: r.First, Last: first - 1})
-		}
-		if r.Last > last {
-			out = append(out, &pb.OffsetRange{First: last + 1, Last: r.Last})
-		}
-	}
-	return out
-}
-
-// Offsets builds a sorted applied list from a map, for tests and tools.
-func Offsets(m map[int32]int64) []*pb.SourceOffset {
-	out := make([]*pb.SourceOffset, 0, len(m))
-	for p, o := range m {
-		out = append(out, &pb.SourceOffset{Partition: p, Offset: o})
-	}
-	sort.Slice(out, func(i, j int) bool { return out[i].Partition < out[j].Partition })
-	return out
-}
-
 // expire is called for every window of the partitions this worker owns
 // (Processor.VisitAll): a window past retention is deleted, which writes a
 // tombstone so compaction reclaims it in the changelog too. A window
 // written in the last one to two visit intervals is written again, so that
 // a late write of a worker that had lost the partition is not the last
-// value in the changelog for long (stale.go). It also seeds the
+// value in the changelog for long (ledger.Stale decides for readers
+// until then). It also seeds the
 // partition's stream time after a restart with the newest window start it
 // holds, a lower bound of the stream time before the restart.
 func (c *Counter) expire(ctx goka.Context, _ any) {
@@ -244,7 +142,7 @@ func (c *Counter) expire(ctx goka.Context, _ any) {
 	}
 	if c.recentlyWritten(ctx.Key()) {
 		if w, ok := ctx.Value().(*pb.WindowCounts); ok && w != nil {
-			w.Generation = sessionGeneration(ctx)
+			w.Generation = gokaext.SessionGeneration(ctx)
 			ctx.SetValue(w)
 		}
 	}

@@ -9,6 +9,7 @@ import (
 	"github.com/lovoo/goka/tester"
 	"github.com/prometheus/client_golang/prometheus/testutil"
 
+	"github.com/tradeflow/tradeflow/internal/ledger"
 	pb "github.com/tradeflow/tradeflow/proto"
 	"github.com/tradeflow/tradeflow/settlement"
 )
@@ -29,7 +30,7 @@ func newCount(tb testing.TB, policy settlement.Policy) *countHarness {
 	tb.Helper()
 	tt := tester.New(tb)
 	m, _ := newMetrics(tb)
-	c := &Counter{Policy: policy, Metrics: m}
+	c := &Counter{Policy: policy, Metrics: m, Log: quietLog()}
 	p := runProcessor(tb, tt, c.Graph(), goka.WithNilHandling(goka.NilProcess))
 	return &countHarness{
 		c: c, tt: tt, m: m, p: p,
@@ -81,7 +82,7 @@ func (h *countHarness) window(tb testing.TB, key string) *pb.WindowCounts {
 func windowCounts(symbol string, at time.Time, c, p, f, r int64, applied map[int32]int64) *pb.WindowCounts {
 	return &pb.WindowCounts{
 		Symbol: symbol, WindowStart: settlement.WindowStart(at.UnixMilli()),
-		Completed: c, Pending: p, Flagged: f, Rejected: r, Applied: Offsets(applied),
+		Completed: c, Pending: p, Flagged: f, Rejected: r, Applied: ledger.Offsets(applied),
 	}
 }
 

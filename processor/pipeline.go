@@ -11,14 +11,15 @@ import (
 	"github.com/lovoo/goka"
 	"golang.org/x/sync/errgroup"
 
+	"github.com/tradeflow/tradeflow/internal/gokaext"
 	"github.com/tradeflow/tradeflow/settlement"
 )
 
 // Options configure the processor groups of one worker.
 type Options struct {
 	Brokers []string
-	Procs   Builders // for processors
-	Views   Builders // for the users view
+	// Kit builds every processor's and view's goka clients.
+	Kit     *gokaext.Kit
 	Rules   settlement.Rules
 	Policy  settlement.Policy
 	Metrics *Metrics
@@ -27,48 +28,81 @@ type Options struct {
 	ExpireEvery time.Duration
 }
 
+func (o Options) validate() error {
+	var errs []error
+	if len(o.Brokers) == 0 {
+		errs = append(errs, errors.New("no brokers"))
+	}
+	if o.Kit == nil || o.Metrics == nil || o.Log == nil {
+		errs = append(errs, errors.New("Kit, Metrics and Log must be set"))
+	}
+	if o.ExpireEvery <= 0 {
+		errs = append(errs, fmt.Errorf("expire interval %v must be positive", o.ExpireEvery))
+	}
+	errs = append(errs, o.Rules.Validate(), o.Policy.Validate())
+	return errors.Join(errs...)
+}
+
 // Pipeline runs the users view and the settle, count and users-check
 // groups of one worker.
 type Pipeline struct {
 	opts    Options
 	users   *UsersView
-	settle  *goka.Processor
-	count   *goka.Processor
-	check   *goka.Processor
 	counter *Counter
-
-	// assigned[i] is set once group i (settle, count, check) received its
-	// first partition assignment; ready latches once everything ran.
-	assigned [3]atomic.Bool
-	ready    atomic.Bool
+	settle  group
+	count   group
+	check   group
+	ready   atomic.Bool // latches once everything ran
 }
 
-// NewPipeline builds the groups; it checks that their topics exist.
+// group is one running processor group; assigned is set once it received
+// its first partition assignment.
+type group struct {
+	name     string
+	proc     *goka.Processor
+	assigned *atomic.Bool
+}
+
+// NewPipeline builds the groups of the topology (topology.go), each with
+// the kit's processor options and what its callbacks rely on.
 func NewPipeline(o Options) (*Pipeline, error) {
-	if o.ExpireEvery <= 0 {
-		o.ExpireEvery = time.Minute
+	if err := o.validate(); err != nil {
+		return nil, fmt.Errorf("processor options: %w", err)
 	}
-	users, err := NewUsersView(o.Brokers, o.Views, o.Metrics)
+	users, err := NewUsersView(o.Brokers, o.Kit, o.Metrics)
 	if err != nil {
 		return nil, fmt.Errorf("users view: %w", err)
 	}
-	p := &Pipeline{opts: o, users: users, counter: &Counter{Policy: o.Policy, Metrics: o.Metrics}}
+	p := &Pipeline{opts: o, users: users, counter: &Counter{Policy: o.Policy, Metrics: o.Metrics, Log: o.Log}}
+	build := func(name string, graph *goka.GroupGraph, extra ...goka.ProcessorOption) (group, error) {
+		g := group{name: name, assigned: new(atomic.Bool)}
+		opts := append(o.Kit.ProcessorOptions(string(CountTable)),
+			goka.WithRebalanceCallback(func(goka.Assignment) { g.assigned.Store(true) }))
+		proc, err := goka.NewProcessor(o.Brokers, graph, append(opts, extra...)...)
+		if err != nil {
+			return g, fmt.Errorf("%s: %w", name, err)
+		}
+		g.proc = proc
+		return g, nil
+	}
+	// A tombstone in stocktrade or the windows topic reaches the callback,
+	// which dead-letters it, instead of being dropped by goka.
 	settler := NewSettler(o.Rules, users, o.Policy, o.Metrics)
-	opts := func(i int, extra ...goka.ProcessorOption) []goka.ProcessorOption {
-		return append(append(o.Procs.processorOptions(),
-			goka.WithRebalanceCallback(func(goka.Assignment) { p.assigned[i].Store(true) })), extra...)
+	if p.settle, err = build("settle group", settler.Graph(), goka.WithNilHandling(goka.NilProcess)); err != nil {
+		return nil, err
 	}
-	if p.settle, err = goka.NewProcessor(o.Brokers, settler.Graph(), opts(0, goka.WithNilHandling(goka.NilProcess))...); err != nil {
-		return nil, fmt.Errorf("settle group: %w", err)
+	// Recovery applies the stale rule, so a former owner's late value does
+	// not replace a newer one.
+	if p.count, err = build("count group", p.counter.Graph(), goka.WithNilHandling(goka.NilProcess), goka.WithUpdateCallback(countUpdate(o.Metrics))); err != nil {
+		return nil, err
 	}
-	if p.count, err = goka.NewProcessor(o.Brokers, p.counter.Graph(), opts(1, goka.WithNilHandling(goka.NilProcess), goka.WithUpdateCallback(countUpdate(o.Metrics)))...); err != nil {
-		return nil, fmt.Errorf("count group: %w", err)
-	}
-	if p.check, err = goka.NewProcessor(o.Brokers, UsersCheckGraph(o.Metrics), opts(2)...); err != nil {
-		return nil, fmt.Errorf("users-check group: %w", err)
+	if p.check, err = build("users-check group", UsersCheckGraph(o.Metrics)); err != nil {
+		return nil, err
 	}
 	return p, nil
 }
+
+func (p *Pipeline) groups() [3]group { return [...]group{p.settle, p.count, p.check} }
 
 // Ready reports whether every group has joined, received its partitions
 // and recovered its tables, and the users view has recovered. goka says a
@@ -79,9 +113,9 @@ func (p *Pipeline) Ready() bool {
 	if p.ready.Load() {
 		return true
 	}
-	ok := p.users.Recovered() && p.settle.Recovered() && p.count.Recovered() && p.check.Recovered()
-	for i := range p.assigned {
-		ok = ok && p.assigned[i].Load()
+	ok := p.users.Recovered()
+	for _, g := range p.groups() {
+		ok = ok && g.proc.Recovered() && g.assigned.Load()
 	}
 	if ok {
 		p.ready.Store(true)
@@ -95,13 +129,13 @@ func (p *Pipeline) Ready() bool {
 func (p *Pipeline) Run(ctx context.Context) error {
 	g, ctx := errgroup.WithContext(ctx)
 	g.Go(func() error { return named("users view", p.users.Run(ctx)) })
-	g.Go(func() error { return named("count group", p.count.Run(ctx)) })
-	g.Go(func() error { return named("users-check group", p.check.Run(ctx)) })
+	g.Go(func() error { return named(p.count.name, p.count.proc.Run(ctx)) })
+	g.Go(func() error { return named(p.check.name, p.check.proc.Run(ctx)) })
 	g.Go(func() error {
 		if err := waitRecovered(ctx, p.users.View); err != nil {
 			return nil
 		}
-		return named("settle group", p.settle.Run(ctx))
+		return named(p.settle.name, p.settle.proc.Run(ctx))
 	})
 	g.Go(func() error { p.expireLoop(ctx); return nil })
 	return g.Wait()
@@ -130,13 +164,13 @@ func waitRecovered(ctx context.Context, v *goka.View) error {
 // expireLoop visits the count table's windows once the count group is
 // running, then every ExpireEvery, removing windows past retention.
 func (p *Pipeline) expireLoop(ctx context.Context) {
-	if err := p.count.WaitForReadyContext(ctx); err != nil {
+	if err := p.count.proc.WaitForReadyContext(ctx); err != nil {
 		return
 	}
 	t := time.NewTicker(p.opts.ExpireEvery)
 	defer t.Stop()
 	for {
-		if err := p.count.VisitAll(ctx, ExpireVisit, nil); err != nil && ctx.Err() == nil {
+		if err := p.count.proc.VisitAll(ctx, ExpireVisit, nil); err != nil && ctx.Err() == nil {
 			p.opts.Log.Warn("expiring windows failed; will retry", "err", err)
 		} else {
 			p.counter.rotate()

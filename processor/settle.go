@@ -7,6 +7,7 @@ import (
 	"github.com/lovoo/goka"
 	"google.golang.org/protobuf/encoding/protowire"
 
+	"github.com/tradeflow/tradeflow/internal/gokaext"
 	pb "github.com/tradeflow/tradeflow/proto"
 	"github.com/tradeflow/tradeflow/settlement"
 )
@@ -16,11 +17,9 @@ type Users interface {
 	Get(userid string) (any, error)
 }
 
-// Settler is the settle group: the LEFT JOIN of stocktrade with the local
-// users table, then the disposition rules. The join and settle stages are
-// fused into one group (no hop between them) while user_trades and
-// trade-settlements keep their contents. Every output carries the trade's
-// identity (stocktrade partition and offset) and event time.
+// Settler is the settle group's callback: the LEFT JOIN of stocktrade with
+// the local users table, then the disposition rules. Every output carries
+// the trade's identity (stocktrade partition and offset) and event time.
 type Settler struct {
 	Rules   settlement.Rules
 	Users   Users
@@ -32,17 +31,6 @@ type Settler struct {
 // policy has expired.
 func NewSettler(rules settlement.Rules, users Users, policy settlement.Policy, m *Metrics) *Settler {
 	return &Settler{Rules: rules, Users: users, Metrics: m, chains: newWindowChains(policy)}
-}
-
-// Graph defines the settle group.
-func (s *Settler) Graph() *goka.GroupGraph {
-	return goka.DefineGroup(SettleGroup,
-		goka.Input(TradesTopic, rawCodec{}, s.settle),
-		goka.Output(UserTradesTopic, userTradeCodec),
-		goka.Output(SettlementsTopic, settlementCodec),
-		goka.Output(WindowsTopic, settlementCodec),
-		goka.Output(DeadLetterTopic, rawCodec{}),
-	)
 }
 
 func (s *Settler) settle(ctx goka.Context, msg any) {
@@ -81,7 +69,7 @@ func (s *Settler) settle(ctx goka.Context, msg any) {
 		Price: t.Price, Account: t.Account, Side: t.Side,
 		Timestamp: ts, SourcePartition: id.Partition, SourceOffset: id.Offset,
 	})
-	out, err := deterministic.Marshal(&pb.TradeSettlement{
+	out, err := marshal(&pb.TradeSettlement{
 		User: t.UserID, Symbol: t.Symbol, Amount: float64(settlement.Amount(t.Quantity, t.Price)),
 		Disposition: d.String(), Reason: d.Reason(), Timestamp: ts,
 		SourcePartition: id.Partition, SourceOffset: id.Offset,
@@ -92,7 +80,7 @@ func (s *Settler) settle(ctx goka.Context, msg any) {
 	ctx.Emit(SettlementsTopic, t.Symbol, out)
 	start := settlement.WindowStart(ts)
 	win := out
-	if prev, ok := s.chains.prev(ctx.Context(), id.Partition, t.Symbol, start, id.Offset); ok {
+	if prev, ok := s.chains.prev(gokaext.SessionGeneration(ctx), id.Partition, t.Symbol, start, id.Offset); ok {
 		// window_prev_offset appended to the encoded settlement: a
 		// field after the others is what Marshal would have written.
 		win = make([]byte, len(out), len(out)+1+binary.MaxVarintLen64)
@@ -103,5 +91,6 @@ func (s *Settler) settle(ctx goka.Context, msg any) {
 	ctx.Emit(WindowsTopic, settlement.WindowKey(t.Symbol, start), win)
 }
 
-// windowPrevField is TradeSettlement.window_prev_offset's field number.
+// windowPrevField is TradeSettlement.window_prev_offset's field number
+// (a test checks it against the descriptor).
 const windowPrevField = 9

@@ -11,6 +11,7 @@ import (
 	"github.com/lovoo/goka"
 	"github.com/lovoo/goka/tester"
 	"github.com/prometheus/client_golang/prometheus/testutil"
+	"google.golang.org/protobuf/reflect/protoreflect"
 
 	pb "github.com/tradeflow/tradeflow/proto"
 	"github.com/tradeflow/tradeflow/settlement"
@@ -84,17 +85,17 @@ func TestSettleValidTrade(t *testing.T) {
 		wantRegion      string
 		want            settlement.Disposition
 	}{
-		{"known user, small, unsampled", settlement.DefaultRules, "User_5", 1934, 10, eventTime, "Region_5", settlement.Completed},
-		{"known user without a region", settlement.DefaultRules, "User_6", 1934, 10, eventTime, "", settlement.Completed},
-		{"unknown user: rejected, empty regionid", settlement.DefaultRules, "User_9", 1934, 10, eventTime, "", settlement.Rejected},
-		{"no userid: rejected", settlement.DefaultRules, "", 1934, 10, eventTime, "", settlement.Rejected},
-		{"large trade", settlement.DefaultRules, "User_5", 1000, 101, eventTime, "Region_5", settlement.Pending},
-		{"amount at the threshold", settlement.DefaultRules, "User_5", 1000, 100, eventTime, "Region_5", settlement.Completed},
-		{"max int32 amount", settlement.DefaultRules, "User_5", math.MaxInt32, math.MaxInt32, eventTime, "Region_5", settlement.Pending},
+		{"known user, small, unsampled", settlement.DefaultRules(), "User_5", 1934, 10, eventTime, "Region_5", settlement.Completed},
+		{"known user without a region", settlement.DefaultRules(), "User_6", 1934, 10, eventTime, "", settlement.Completed},
+		{"unknown user: rejected, empty regionid", settlement.DefaultRules(), "User_9", 1934, 10, eventTime, "", settlement.Rejected},
+		{"no userid: rejected", settlement.DefaultRules(), "", 1934, 10, eventTime, "", settlement.Rejected},
+		{"large trade", settlement.DefaultRules(), "User_5", 1000, 101, eventTime, "Region_5", settlement.Pending},
+		{"amount at the threshold", settlement.DefaultRules(), "User_5", 1000, 100, eventTime, "Region_5", settlement.Completed},
+		{"max int32 amount", settlement.DefaultRules(), "User_5", math.MaxInt32, math.MaxInt32, eventTime, "Region_5", settlement.Pending},
 		{"sampled", settlement.Rules{LargeTrade: 100000, FlagRate: 1}, "User_5", 1, 1, eventTime, "Region_5", settlement.Flagged},
 		{"unknown user beats sample", settlement.Rules{LargeTrade: 100000, FlagRate: 1}, "User_9", 1, 1, eventTime, "", settlement.Rejected},
-		{"last ms of a window", settlement.DefaultRules, "User_5", 1, 1, eventTime.Add(time.Minute - time.Millisecond), "Region_5", settlement.Completed},
-		{"epoch", settlement.DefaultRules, "User_5", 1, 1, time.UnixMilli(0), "Region_5", settlement.Completed},
+		{"last ms of a window", settlement.DefaultRules(), "User_5", 1, 1, eventTime.Add(time.Minute - time.Millisecond), "Region_5", settlement.Completed},
+		{"epoch", settlement.DefaultRules(), "User_5", 1, 1, time.UnixMilli(0), "Region_5", settlement.Completed},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
@@ -147,7 +148,7 @@ func TestSettleValidTrade(t *testing.T) {
 // lists (interop RulesTest) are flagged, and replaying gives the same.
 func TestSettleSampleFollowsTradeIdentity(t *testing.T) {
 	flagged := map[int64]bool{4: true, 8: true, 9: true, 10: true}
-	h := newSettle(t, settlement.DefaultRules, testUsers)
+	h := newSettle(t, settlement.DefaultRules(), testUsers)
 	for off := int64(0); off <= 13; off++ {
 		h.consume("ZVZZT", tradeJSON("User_5", 1, 1), tester.WithTime(eventTime))
 		s := decode(t, one(t, SettlementsTopic, drain(h.settlements)).value, new(pb.TradeSettlement))
@@ -183,7 +184,7 @@ func TestSettleBadInput(t *testing.T) {
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
-			h := newSettle(t, settlement.DefaultRules, testUsers)
+			h := newSettle(t, settlement.DefaultRules(), testUsers)
 			h.consume(tc.key, tc.value, tc.opts...)
 
 			dl := one(t, DeadLetterTopic, drain(h.dlq))
@@ -206,7 +207,7 @@ func TestSettleBadInput(t *testing.T) {
 func TestSettleUsersLookupFails(t *testing.T) {
 	tt := tester.New(t)
 	m, _ := newMetrics(t)
-	s := NewSettler(settlement.DefaultRules, failingUsers{}, testPolicy, m)
+	s := NewSettler(settlement.DefaultRules(), failingUsers{}, testPolicy, m)
 	p, err := goka.NewProcessor(nil, s.Graph(), goka.WithTester(tt), goka.WithNilHandling(goka.NilProcess))
 	if err != nil {
 		t.Fatal(err)
@@ -227,5 +228,17 @@ func TestSettleUsersLookupFails(t *testing.T) {
 	none(t, SettlementsTopic, drain(settlements))
 	if got := testutil.CollectAndCount(m.Settled); got != 0 {
 		t.Errorf("settled series: %d, want none", got)
+	}
+}
+
+// The settle step appends window_prev_offset to an encoded settlement by
+// its field number; it must be the descriptor's.
+func TestWindowPrevFieldIsTheDescriptors(t *testing.T) {
+	f := (&pb.TradeSettlement{}).ProtoReflect().Descriptor().Fields().ByName("window_prev_offset")
+	if f == nil {
+		t.Fatal("TradeSettlement has no field window_prev_offset")
+	}
+	if int(f.Number()) != windowPrevField || f.Kind() != protoreflect.Int64Kind || f.Cardinality() != protoreflect.Optional {
+		t.Fatalf("window_prev_offset is field %d, %v, %v; the settle step writes field %d as an optional varint", f.Number(), f.Kind(), f.Cardinality(), windowPrevField)
 	}
 }

@@ -3,6 +3,7 @@ package processor
 import (
 	"context"
 	"errors"
+	"log/slog"
 	"strings"
 	"testing"
 	"time"
@@ -13,6 +14,9 @@ import (
 	"github.com/prometheus/client_golang/prometheus/testutil"
 	"google.golang.org/protobuf/proto"
 
+	"github.com/tradeflow/tradeflow/internal/gokaext"
+	"github.com/tradeflow/tradeflow/internal/kclient"
+	"github.com/tradeflow/tradeflow/internal/store"
 	pb "github.com/tradeflow/tradeflow/proto"
 )
 
@@ -135,9 +139,29 @@ func checkDeadLetter(tb testing.TB, rec record, topic goka.Stream, offset, key s
 // encodeSettlement encodes a TradeSettlement as the settle group writes it.
 func encodeSettlement(tb testing.TB, s *pb.TradeSettlement) []byte {
 	tb.Helper()
-	b, err := deterministic.Marshal(s)
+	b, err := marshal(s)
 	if err != nil {
 		tb.Fatal(err)
 	}
 	return b
+}
+
+func quietLog() *slog.Logger { return slog.New(slog.DiscardHandler) }
+
+// testKit is a gokaext.Kit with tables in kind under dir and the worker's
+// default timings.
+func testKit(tb testing.TB, kind store.Kind, dir string) *gokaext.Kit {
+	tb.Helper()
+	procs, views, err := store.Builders(kind, dir)
+	if err != nil {
+		tb.Fatal(err)
+	}
+	return gokaext.New(gokaext.Options{
+		Kafka:            kclient.Config{ClientID: "test", Group: kclient.GroupTimings{Session: 6 * time.Second, Heartbeat: time.Second, Rebalance: 10 * time.Second}},
+		ProcessorStorage: procs, ViewStorage: views,
+		Producer:        gokaext.ProducerTimings{Linger: 5 * time.Millisecond, Delivery: 2 * time.Minute, Close: 15 * time.Second},
+		Rejoin:          gokaext.RejoinTimings{BackoffMin: 250 * time.Millisecond, BackoffMax: 5 * time.Second, GiveUp: 2 * time.Minute},
+		ChangelogLinger: 10 * time.Millisecond,
+		Log:             quietLog(),
+	})
 }

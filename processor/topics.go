@@ -3,7 +3,6 @@ package processor
 import (
 	"errors"
 	"fmt"
-	"strconv"
 	"time"
 
 	"github.com/IBM/sarama"
@@ -18,6 +17,9 @@ type TopicPlan struct {
 	// default.replication.factor (a single broker needs 1, goka's
 	// default is 2).
 	Replication int16
+	// ServedWithin bounds the wait for topics just created to have a
+	// leader for every partition; zero is 30 s.
+	ServedWithin time.Duration
 }
 
 // Layout is what EnsureTopics found or made: the partition counts the
@@ -62,7 +64,7 @@ func EnsureTopics(admin sarama.ClusterAdmin, plan TopicPlan) (l Layout, err erro
 	}
 	defer func() {
 		if err == nil {
-			err = awaitTopics(admin, created)
+			err = awaitTopics(admin, created, plan.ServedWithin)
 		}
 	}()
 	if l.Trades, err = ensure(string(TradesTopic), plan.Partitions, false); err != nil {
@@ -93,11 +95,14 @@ func EnsureTopics(admin sarama.ClusterAdmin, plan TopicPlan) (l Layout, err erro
 // awaitTopics waits until every topic has a leader for each partition: a
 // topic just created (above all one deleted and created again) can take a
 // while to be served, longer than sarama's metadata retries.
-func awaitTopics(admin sarama.ClusterAdmin, topics []string) error {
+func awaitTopics(admin sarama.ClusterAdmin, topics []string, within time.Duration) error {
 	if len(topics) == 0 {
 		return nil
 	}
-	deadline := time.Now().Add(30 * time.Second)
+	if within <= 0 {
+		within = 30 * time.Second
+	}
+	deadline := time.Now().Add(within)
 	for {
 		md, err := admin.DescribeTopics(topics)
 		ready := err == nil
@@ -115,24 +120,10 @@ func awaitTopics(admin sarama.ClusterAdmin, topics []string) error {
 			return nil
 		}
 		if time.Now().After(deadline) {
-			return fmt.Errorf("topics %v not served 30 s after they were created: %v", topics, err)
+			return fmt.Errorf("topics %v not served %v after they were created: %v", topics, within, err)
 		}
 		time.Sleep(100 * time.Millisecond)
 	}
 }
 
 func ptr(s string) *string { return &s }
-
-// topicManagerBuilder lets goka check, never create: EnsureTopics made
-// every topic with tradeflow's settings (goka would create streams with
-// 1 h retention and replication 2).
-func topicManagerBuilder(base *sarama.Config) goka.TopicManagerBuilder {
-	tmc := goka.NewTopicManagerConfig()
-	tmc.NoCreate = true
-	tmc.Table.Replication = 1
-	tmc.Stream.Replication = 1
-	tmc.MismatchBehavior = goka.TMConfigMismatchBehaviorIgnore
-	return goka.TopicManagerBuilderWithConfig(clone(base), tmc)
-}
-
-func itoa(n int64) string { return strconv.FormatInt(n, 10) }

@@ -6,7 +6,8 @@ import (
 	"github.com/lovoo/goka"
 	"github.com/lovoo/goka/storage"
 
-	"github.com/tradeflow/tradeflow/memstore"
+	"github.com/tradeflow/tradeflow/internal/gokaext"
+	"github.com/tradeflow/tradeflow/internal/store"
 	pb "github.com/tradeflow/tradeflow/proto"
 	"github.com/tradeflow/tradeflow/settlement"
 )
@@ -28,11 +29,11 @@ type UsersView struct {
 	users map[string]*pb.User
 }
 
-// NewUsersView builds the users view.
-func NewUsersView(brokers []string, b Builders, m *Metrics, opts ...goka.ViewOption) (*UsersView, error) {
+// NewUsersView builds the users view with the view options of kit.
+func NewUsersView(brokers []string, kit *gokaext.Kit, m *Metrics, opts ...goka.ViewOption) (*UsersView, error) {
 	u := &UsersView{users: make(map[string]*pb.User)}
-	o := append(b.viewOptions(), goka.WithViewStorageBuilder(memstore.Builder()), goka.WithViewCallback(u.update(m)))
-	v, err := goka.NewView(brokers, UsersTable, UserCodec, append(o, opts...)...)
+	o := append(kit.ViewOptions(), goka.WithViewStorageBuilder(store.MemoryBuilder()), goka.WithViewCallback(u.update(m)))
+	v, err := goka.NewView(brokers, UsersTable, UserCodec(), append(o, opts...)...)
 	if err != nil {
 		return nil, err
 	}
@@ -53,7 +54,8 @@ func (u *UsersView) Get(userid string) (any, error) {
 // update is the view's update callback: it keeps a validated User per
 // userid, deletes on a tombstone, and ignores a malformed record (the
 // previous value stays, as ksqlDB skips a record it cannot deserialize).
-// The users-check group sends that record to the dead-letter topic once.
+// The users-check group (usersCheck) sends that record to the dead-letter
+// topic once.
 func (u *UsersView) update(m *Metrics) goka.UpdateCallback {
 	return func(ctx goka.UpdateContext, s storage.Storage, key string, value []byte) error {
 		if value == nil {
@@ -68,7 +70,7 @@ func (u *UsersView) update(m *Metrics) goka.UpdateCallback {
 			return nil
 		}
 		user := &pb.User{Userid: p.UserID, Regionid: p.RegionID, Gender: p.Gender, Registertime: p.RegisterTime}
-		b, err := deterministic.Marshal(user)
+		b, err := marshal(user)
 		if err != nil {
 			return err
 		}
@@ -79,34 +81,17 @@ func (u *UsersView) update(m *Metrics) goka.UpdateCallback {
 	}
 }
 
-// UsersCheckGraph sends each malformed users record to the dead-letter
-// topic, once per record (it is a consumer group, unlike the views).
-func UsersCheckGraph(m *Metrics) *goka.GroupGraph {
-	return goka.DefineGroup(UsersCheckGroup,
-		goka.Input(goka.Stream(UsersTable), rawCodec{}, func(ctx goka.Context, msg any) {
-			raw, _ := msg.([]byte)
-			if ctx.Key() == "" {
-				deadLetter(ctx, m, raw, "record key (userid) is empty")
-				return
-			}
-			if _, err := settlement.ParseUser(raw); err != nil {
-				deadLetter(ctx, m, raw, err.Error())
-			}
-		}),
-		goka.Output(DeadLetterTopic, rawCodec{}),
-	)
-}
-
-// deadLetter writes the record being processed (raw: its value) to the
-// dead-letter topic, with the reason and its source coordinates in
-// headers, and counts it.
-func deadLetter(ctx goka.Context, m *Metrics, raw []byte, reason string) {
-	h := goka.Headers{
-		HeaderReason:    []byte(reason),
-		HeaderTopic:     []byte(ctx.Topic()),
-		HeaderPartition: []byte(itoa(int64(ctx.Partition()))),
-		HeaderOffset:    []byte(itoa(ctx.Offset())),
+// usersCheck is the users-check group's callback: a malformed users
+// record, or one with an empty key, goes to the dead-letter topic.
+func usersCheck(m *Metrics) goka.ProcessCallback {
+	return func(ctx goka.Context, msg any) {
+		raw, _ := msg.([]byte)
+		if ctx.Key() == "" {
+			deadLetter(ctx, m, raw, "record key (userid) is empty")
+			return
+		}
+		if _, err := settlement.ParseUser(raw); err != nil {
+			deadLetter(ctx, m, raw, err.Error())
+		}
 	}
-	m.DeadLetters.WithLabelValues(string(ctx.Topic())).Inc()
-	ctx.Emit(DeadLetterTopic, ctx.Key(), raw, goka.WithCtxEmitHeaders(h))
 }

@@ -11,6 +11,7 @@ import (
 	"github.com/lovoo/goka/tester"
 	"github.com/prometheus/client_golang/prometheus/testutil"
 
+	"github.com/tradeflow/tradeflow/internal/store"
 	pb "github.com/tradeflow/tradeflow/proto"
 	"github.com/tradeflow/tradeflow/settlement"
 )
@@ -34,7 +35,7 @@ func storedUser(tb testing.TB, st storage.Storage, key string) *pb.User {
 	if b == nil {
 		return nil
 	}
-	v, err := UserCodec.Decode(b)
+	v, err := UserCodec().Decode(b)
 	if err != nil {
 		tb.Fatalf("stored value of %s: %v", key, err)
 	}
@@ -148,11 +149,7 @@ func TestUsersCheck(t *testing.T) {
 func TestSettleJoinsUsersView(t *testing.T) {
 	tt := tester.New(t)
 	m, _ := newMetrics(t)
-	_, views, err := NewBuilders(SaramaConfig("test"), StoreLevelDB, t.TempDir())
-	if err != nil {
-		t.Fatal(err)
-	}
-	users, err := NewUsersView(nil, views, m, goka.WithViewTester(tt))
+	users, err := NewUsersView(nil, testKit(t, store.KindLevelDB, t.TempDir()), m, goka.WithViewTester(tt))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -165,7 +162,7 @@ func TestSettleJoinsUsersView(t *testing.T) {
 			t.Errorf("users view: %v", err)
 		}
 	})
-	s := NewSettler(settlement.DefaultRules, users, testPolicy, m)
+	s := NewSettler(settlement.DefaultRules(), users, testPolicy, m)
 	runProcessor(t, tt, s.Graph(), goka.WithNilHandling(goka.NilProcess))
 	userTrades := tt.NewQueueTracker(string(UserTradesTopic))
 	settlements := tt.NewQueueTracker(string(SettlementsTopic))

@@ -1,10 +1,11 @@
 package settlement
 
 import (
+	"errors"
 	"fmt"
 	"strconv"
 
-	"github.com/tradeflow/tradeflow/kafkahash"
+	"github.com/tradeflow/tradeflow/internal/kafkahash"
 )
 
 // Disposition is the outcome of settling a trade.
@@ -19,7 +20,7 @@ const (
 )
 
 // Dispositions lists every disposition, for iteration.
-var Dispositions = [...]Disposition{Completed, Pending, Flagged, Rejected}
+func Dispositions() [4]Disposition { return [...]Disposition{Completed, Pending, Flagged, Rejected} }
 
 // String is the disposition's wire name, as the original Lambda wrote it.
 func (d Disposition) String() string {
@@ -53,7 +54,7 @@ func (d Disposition) Reason() string {
 
 // ParseDisposition is the inverse of String.
 func ParseDisposition(s string) (Disposition, error) {
-	for _, d := range Dispositions {
+	for _, d := range Dispositions() {
 		if d.String() == s {
 			return d, nil
 		}
@@ -70,17 +71,19 @@ type Rules struct {
 }
 
 // DefaultRules are the original Lambda's parameters.
-var DefaultRules = Rules{LargeTrade: 100000, FlagRate: 0.30}
+func DefaultRules() Rules { return Rules{LargeTrade: 100000, FlagRate: 0.30} }
 
-// Validate reports parameters the rules cannot work with.
+// Validate reports parameters the rules cannot work with, each as a
+// *ParamError.
 func (r Rules) Validate() error {
+	var errs []error
 	if !(r.FlagRate >= 0 && r.FlagRate <= 1) { // also NaN
-		return fmt.Errorf("flag rate %v is outside 0..1", r.FlagRate)
+		errs = append(errs, paramError([]string{"FlagRate"}, "flag rate %v is outside 0..1", r.FlagRate))
 	}
 	if r.LargeTrade < 0 {
-		return fmt.Errorf("large-trade threshold %d is negative", r.LargeTrade)
+		errs = append(errs, paramError([]string{"LargeTrade"}, "large-trade threshold %d is negative", r.LargeTrade))
 	}
-	return nil
+	return errors.Join(errs...)
 }
 
 // TradeID is a trade's identity: where it sits in the stream the settle step

@@ -13,7 +13,7 @@ var (
 )
 
 func TestDecide(t *testing.T) {
-	rules := DefaultRules
+	rules := DefaultRules()
 	cases := []struct {
 		name            string
 		rules           Rules
@@ -80,8 +80,8 @@ func TestDispositionNames(t *testing.T) {
 		{Flagged, "SEC Flagged", "This trade looks sus"},
 		{Completed, "Completed", "Within same day limit"},
 	}
-	if len(cases) != len(Dispositions) {
-		t.Fatalf("%d dispositions, the table has %d", len(Dispositions), len(cases))
+	if len(cases) != len(Dispositions()) {
+		t.Fatalf("%d dispositions, the table has %d", len(Dispositions()), len(cases))
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
@@ -115,7 +115,7 @@ func TestSampledVectors(t *testing.T) {
 	for off := int64(0); off <= 13; off++ {
 		want := off == 4 || off == 8 || off == 9 || off == 10
 		id := TradeID{Topic: "stocktrade", Partition: 0, Offset: off}
-		if got := DefaultRules.Sampled(id); got != want {
+		if got := DefaultRules().Sampled(id); got != want {
 			t.Errorf("Sampled(%+v) at 0.30 = %v, want %v", id, got, want)
 		}
 	}
@@ -217,7 +217,7 @@ func TestRulesValidate(t *testing.T) {
 		rules   Rules
 		wantErr bool
 	}{
-		{"defaults", DefaultRules, false},
+		{"defaults", DefaultRules(), false},
 		{"rate 0", Rules{LargeTrade: 100000, FlagRate: 0}, false},
 		{"rate 1", Rules{LargeTrade: 100000, FlagRate: 1}, false},
 		{"threshold 0", Rules{LargeTrade: 0, FlagRate: 0.3}, false},

@@ -35,13 +35,13 @@ type Policy struct {
 }
 
 // Validate reports a policy that would drop windows while they still take
-// records.
+// records, as a *ParamError.
 func (p Policy) Validate() error {
 	if p.Grace < 0 {
-		return fmt.Errorf("grace %v is negative", p.Grace)
+		return paramError([]string{"Grace"}, "grace %v is negative", p.Grace)
 	}
 	if p.Retention < WindowSize+p.Grace {
-		return fmt.Errorf("retention %v is shorter than the window size plus grace (%v)", p.Retention, WindowSize+p.Grace)
+		return paramError([]string{"Retention", "Grace"}, "retention %v is shorter than the window size plus grace (%v)", p.Retention, WindowSize+p.Grace)
 	}
 	return nil
 }

@@ -1,5 +1,6 @@
-// Package views serves the count table: goka Views that follow its
-// changelog, the queries over them, and the HTTP API of DESIGN.md §4.
+// Package views serves the count table: a goka View that follows its
+// changelog, an index of it by symbol, and the HTTP API on them
+// (ARCHITECTURE.md, "Queries").
 package views
 
 import (
@@ -8,7 +9,8 @@ import (
 
 	"github.com/lovoo/goka"
 
-	"github.com/tradeflow/tradeflow/memstore"
+	"github.com/tradeflow/tradeflow/internal/gokaext"
+	"github.com/tradeflow/tradeflow/internal/store"
 	"github.com/tradeflow/tradeflow/processor"
 	"github.com/tradeflow/tradeflow/settlement"
 )
@@ -43,18 +45,22 @@ type Counts struct {
 	index *index
 }
 
-// NewCounts builds the view; Run starts it. onStale (may be nil) is called
-// for each changelog value ignored as stale (processor.Stale).
-func NewCounts(brokers []string, b processor.Builders, onStale func(), opts ...goka.ViewOption) (*Counts, error) {
+// NewCounts builds the view with the view options of kit; Run starts it.
+// onStale (may be nil) is called for each changelog value ignored as stale
+// (ledger.Stale).
+func NewCounts(brokers []string, kit *gokaext.Kit, onStale func(), opts ...goka.ViewOption) (*Counts, error) {
 	ix := newIndex()
 	// The index is fed only by the update callback, which sees what the
 	// view reads from the changelog: with a persistent store the view
 	// would resume from its stored offset and the index would miss every
 	// window stored before. So this view always rebuilds, in memory, from
 	// the start of the changelog.
-	o := append(b.ViewOptions(), goka.WithViewCallback(ix.updateCallback(onStale)),
-		goka.WithViewStorageBuilder(memstore.Builder()))
-	v, err := goka.NewView(brokers, processor.CountTable, processor.CountsCodec, append(o, opts...)...)
+	if onStale == nil {
+		onStale = func() {}
+	}
+	o := append(kit.ViewOptions(), goka.WithViewCallback(ix.updateCallback(onStale)),
+		goka.WithViewStorageBuilder(store.MemoryBuilder()))
+	v, err := goka.NewView(brokers, processor.CountTable, processor.CountsCodec(), append(o, opts...)...)
 	if err != nil {
 		return nil, fmt.Errorf("count table view: %w", err)
 	}

@@ -3,6 +3,7 @@ package views
 import (
 	"context"
 	"errors"
+	"log/slog"
 	"math"
 	"reflect"
 	"strings"
@@ -11,6 +12,10 @@ import (
 	"github.com/lovoo/goka"
 	"github.com/lovoo/goka/tester"
 
+	"github.com/tradeflow/tradeflow/internal/gokaext"
+	"github.com/tradeflow/tradeflow/internal/kclient"
+	"github.com/tradeflow/tradeflow/internal/ledger"
+	"github.com/tradeflow/tradeflow/internal/store"
 	"github.com/tradeflow/tradeflow/processor"
 	pb "github.com/tradeflow/tradeflow/proto"
 	"github.com/tradeflow/tradeflow/settlement"
@@ -21,11 +26,8 @@ import (
 func newTestCounts(tb testing.TB, windows ...*pb.WindowCounts) *Counts {
 	tb.Helper()
 	tt := tester.New(tb)
-	_, views, err := processor.NewBuilders(processor.SaramaConfig("test"), processor.StoreLevelDB, tb.TempDir())
-	if err != nil {
-		tb.Fatal(err)
-	}
-	c, err := NewCounts(nil, views, nil, goka.WithViewTester(tt))
+	kit := gokaext.New(gokaext.Options{Kafka: kclient.Config{ClientID: "test"}, ViewStorage: store.LevelDB(tb.TempDir()), Log: slog.New(slog.DiscardHandler)})
+	c, err := NewCounts(nil, kit, nil, goka.WithViewTester(tt))
 	if err != nil {
 		tb.Fatal(err)
 	}
@@ -45,7 +47,7 @@ func newTestCounts(tb testing.TB, windows ...*pb.WindowCounts) *Counts {
 }
 
 func counts(symbol string, start, c, p, f, r int64) *pb.WindowCounts {
-	return &pb.WindowCounts{Symbol: symbol, WindowStart: start, Completed: c, Pending: p, Flagged: f, Rejected: r, Applied: processor.Offsets(map[int32]int64{0: 1})}
+	return &pb.WindowCounts{Symbol: symbol, WindowStart: start, Completed: c, Pending: p, Flagged: f, Rejected: r, Applied: ledger.Offsets(map[int32]int64{0: 1})}
 }
 
 func TestCountsWindows(t *testing.T) {
@@ -126,11 +128,11 @@ func TestAPIOverCountsView(t *testing.T) {
 // trades than the value held) does not replace the newer value.
 func TestCountsIgnoreStaleValues(t *testing.T) {
 	newer := counts("ZVV", t0, 5, 0, 0, 0)
-	newer.Applied = processor.Offsets(map[int32]int64{0: 20})
+	newer.Applied = ledger.Offsets(map[int32]int64{0: 20})
 	older := counts("ZVV", t0, 3, 0, 0, 0)
-	older.Applied = processor.Offsets(map[int32]int64{0: 12})
+	older.Applied = ledger.Offsets(map[int32]int64{0: 12})
 	later := counts("ZVV", t0, 6, 0, 0, 0)
-	later.Applied = processor.Offsets(map[int32]int64{0: 21})
+	later.Applied = ledger.Offsets(map[int32]int64{0: 21})
 	c := newTestCounts(t, newer, older)
 	ws, err := c.Windows("ZVV", t0, t0)
 	if err != nil {

@@ -12,27 +12,16 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 
-	"github.com/tradeflow/tradeflow/settlement"
+	"github.com/tradeflow/tradeflow/processor"
 )
-
-// Tables are the four logical tables of the original ksqlDB app, each the
-// per-minute count of one disposition.
-var Tables = []struct {
-	Name        string
-	Disposition settlement.Disposition
-}{
-	{"COMPLETED_PER_MINUTE", settlement.Completed},
-	{"PENDING_PER_MINUTE", settlement.Pending},
-	{"FLAGGED_PER_MINUTE", settlement.Flagged},
-	{"REJECTED_PER_MINUTE", settlement.Rejected},
-}
 
 // Store answers window queries (Counts, or a fake in tests).
 type Store interface {
 	Windows(symbol string, from, to int64) ([]Window, error)
 }
 
-// API is the HTTP API of DESIGN.md §4.
+// API is the HTTP API: per-symbol counts, the four tables, metrics and
+// probes.
 type API struct {
 	Store    Store
 	Ready    func() bool // processors run and views recovered
@@ -112,8 +101,9 @@ func (a *API) counts(w http.ResponseWriter, r *http.Request) {
 }
 
 func (a *API) tables(w http.ResponseWriter, _ *http.Request) {
-	names := make([]string, len(Tables))
-	for i, t := range Tables {
+	tables := processor.Tables()
+	names := make([]string, len(tables))
+	for i, t := range tables {
 		names[i] = t.Name
 	}
 	writeJSON(w, http.StatusOK, map[string][]string{"tables": names})
@@ -129,13 +119,13 @@ type Row struct {
 
 func (a *API) table(w http.ResponseWriter, r *http.Request) {
 	name := strings.ToUpper(r.PathValue("table"))
-	idx := -1
-	for i, t := range Tables {
+	var table *processor.Table
+	for _, t := range processor.Tables() {
 		if t.Name == name {
-			idx = i
+			table = &t
 		}
 	}
-	if idx < 0 {
+	if table == nil {
 		writeError(w, http.StatusNotFound, errors.New("unknown table "+r.PathValue("table")+"; GET /v1/tables lists them"))
 		return
 	}
@@ -156,7 +146,7 @@ func (a *API) table(w http.ResponseWriter, r *http.Request) {
 	}
 	rows := []Row{}
 	for _, win := range ws {
-		if n := win.Count(Tables[idx].Disposition); n > 0 {
+		if n := win.Count(table.Disposition); n > 0 {
 			rows = append(rows, Row{Symbol: symbol, WindowStart: win.WindowStart, WindowEnd: win.WindowEnd, Count: n})
 		}
 	}

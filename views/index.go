@@ -34,26 +34,16 @@ type symbolWindows struct {
 func newIndex() *index { return &index{symbols: map[string]*symbolWindows{}} }
 
 // updateCallback stores the changelog record as goka's default does, then
-// applies it to the index; a stale record is ignored and reported to
-// onStale.
+// applies it to the index; a stale record (a late write of a worker that
+// had lost the partition) is ignored and reported to onStale.
 func (ix *index) updateCallback(onStale func()) goka.UpdateCallback {
-	return func(ctx goka.UpdateContext, s storage.Storage, key string, value []byte) error {
-		if value != nil {
-			// A late write of a worker that had lost the partition
-			// (processor/stale.go): the value held stays.
-			if stale, err := processor.StaleWrite(s, key, value); err != nil || stale {
-				if stale && onStale != nil {
-					onStale()
-				}
-				return err
-			}
-		}
+	return processor.StaleUpdate(onStale, func(ctx goka.UpdateContext, s storage.Storage, key string, value []byte) error {
 		if err := goka.DefaultUpdate(ctx, s, key, value); err != nil {
 			return err
 		}
 		ix.apply(key, value)
 		return nil
-	}
+	})
 }
 
 // apply records one changelog record: a window's counts, or its deletion
@@ -66,7 +56,7 @@ func (ix *index) apply(key string, value []byte) {
 	}
 	var w *pb.WindowCounts
 	if value != nil {
-		v, err := processor.CountsCodec.Decode(value)
+		v, err := processor.CountsCodec().Decode(value)
 		if err != nil {
 			return
 		}

@@ -13,7 +13,7 @@ import (
 
 func encode(tb testing.TB, w *pb.WindowCounts) []byte {
 	tb.Helper()
-	b, err := processor.CountsCodec.Encode(w)
+	b, err := processor.CountsCodec().Encode(w)
 	if err != nil {
 		tb.Fatal(err)
 	}

@@ -6,32 +6,18 @@ package worker
 import (
 	"context"
 	"fmt"
-	"log/slog"
 	"net/http"
 
-	"github.com/IBM/sarama"
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/collectors"
 	"golang.org/x/sync/errgroup"
 
+	"github.com/tradeflow/tradeflow/internal/gokaext"
+	"github.com/tradeflow/tradeflow/internal/kclient"
+	"github.com/tradeflow/tradeflow/internal/store"
 	"github.com/tradeflow/tradeflow/processor"
-	"github.com/tradeflow/tradeflow/settlement"
 	"github.com/tradeflow/tradeflow/views"
 )
-
-// Options configure a worker.
-type Options struct {
-	Brokers  []string
-	DataDir  string
-	Store    processor.Store
-	ClientID string
-	Topics   processor.TopicPlan
-	Rules    settlement.Rules
-	Policy   settlement.Policy
-	Log      *slog.Logger
-	// Sarama, when set, replaces processor.SaramaConfig(ClientID).
-	Sarama *sarama.Config
-}
 
 // Worker is the processor groups, the count view and the HTTP API.
 type Worker struct {
@@ -42,34 +28,55 @@ type Worker struct {
 	API      *views.API
 }
 
-// New creates missing topics and builds the worker; Run starts it.
+// New validates o, creates missing topics and builds the worker; Run
+// starts it.
 func New(o Options) (*Worker, error) {
-	base := o.Sarama
-	if base == nil {
-		base = processor.SaramaConfig(o.ClientID)
+	if err := o.Validate(); err != nil {
+		return nil, fmt.Errorf("worker options: %w", err)
 	}
-	if err := EnsureTopics(o.Brokers, base, o.Topics); err != nil {
+	t := o.Timings
+	o.Topics.ServedWithin = t.TopicsServed
+	if err := EnsureTopics(o.Brokers, o.Kafka, o.Topics); err != nil {
 		return nil, err
 	}
 	reg := prometheus.NewRegistry()
 	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	w := &Worker{Registry: reg, Metrics: processor.NewMetrics(reg)}
-	procs, viewB, err := processor.NewBuilders(base, o.Store, o.DataDir)
+	kit, err := NewKit(o)
 	if err != nil {
 		return nil, err
 	}
 	w.Pipeline, err = processor.NewPipeline(processor.Options{
-		Brokers: o.Brokers, Procs: procs, Views: viewB, Metrics: w.Metrics, Log: o.Log,
-		Rules: o.Rules, Policy: o.Policy,
+		Brokers: o.Brokers, Kit: kit, Metrics: w.Metrics, Log: o.Log,
+		Rules: o.Rules, Policy: o.Policy, ExpireEvery: t.ExpireEvery,
 	})
 	if err != nil {
 		return nil, err
 	}
-	if w.Counts, err = views.NewCounts(o.Brokers, viewB, w.Metrics.Stale.Inc); err != nil {
+	if w.Counts, err = views.NewCounts(o.Brokers, kit, w.Metrics.Stale.Inc); err != nil {
 		return nil, err
 	}
 	w.API = &views.API{Store: w.Counts, Gatherer: reg, Ready: w.Ready}
 	return w, nil
+}
+
+// NewKit builds the goka clients' options of a worker with o (the
+// benchmark's copy baseline uses it too, to measure the same clients).
+func NewKit(o Options) (*gokaext.Kit, error) {
+	t := o.Timings
+	procs, viewStore, err := store.Builders(o.Store, o.DataDir)
+	if err != nil {
+		return nil, err
+	}
+	kc := o.Kafka
+	kc.Group = kclient.GroupTimings{Session: t.Session, Heartbeat: t.Heartbeat, Rebalance: t.Rebalance}
+	return gokaext.New(gokaext.Options{
+		Kafka: kc, ProcessorStorage: procs, ViewStorage: viewStore,
+		Producer:        gokaext.ProducerTimings{Linger: t.ProducerLinger, Delivery: t.ProducerDelivery, Close: t.ProducerClose},
+		Rejoin:          gokaext.RejoinTimings{BackoffMin: t.RejoinBackoffMin, BackoffMax: t.RejoinBackoffMax, GiveUp: t.RejoinGiveUp},
+		ChangelogLinger: t.ChangelogLinger,
+		Log:             o.Log,
+	}), nil
 }
 
 // Ready reports whether the groups run and the count view has recovered.
@@ -92,12 +99,10 @@ func (w *Worker) Run(ctx context.Context) error {
 }
 
 // EnsureTopics connects an admin client and creates missing topics.
-func EnsureTopics(brokers []string, base *sarama.Config, plan processor.TopicPlan) error {
-	cfg := *base
-	cfg.ClientID = base.ClientID + "-admin"
-	admin, err := sarama.NewClusterAdmin(brokers, &cfg)
+func EnsureTopics(brokers []string, kc kclient.Config, plan processor.TopicPlan) error {
+	admin, err := kc.Admin(brokers)
 	if err != nil {
-		return fmt.Errorf("connect to %v (TRADEFLOW_BROKERS): %w", brokers, err)
+		return err
 	}
 	defer admin.Close()
 	_, err = processor.EnsureTopics(admin, plan)

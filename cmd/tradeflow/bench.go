@@ -10,7 +10,7 @@ import (
 	"strings"
 
 	"github.com/tradeflow/tradeflow/bench"
-	"github.com/tradeflow/tradeflow/processor"
+	"github.com/tradeflow/tradeflow/internal/store"
 	"github.com/tradeflow/tradeflow/settlement"
 )
 
@@ -30,7 +30,7 @@ func cmdBench(ctx context.Context, cfg Config, log *slog.Logger, args []string) 
 	fs.Int64Var(&o.HTTPBacklog, "http-backlog", o.HTTPBacklog, "trades drained before wrk starts (at most -trades)")
 	scenarios := fs.String("scenarios", strings.Join(bench.Scenarios, ","), "comma-separated scenarios to run")
 	fs.StringVar(&o.CPUProfile, "cpuprofile", "", "write a CPU profile of the drain scenario to this file")
-	store := fs.String("store", cfg.StateStore, "where workers keep tables: memory or leveldb (default: TRADEFLOW_STATE_STORE)")
+	storeFlag := fs.String("store", cfg.StateStore, "where workers keep tables: memory or leveldb (default: TRADEFLOW_STATE_STORE)")
 	fs.BoolVar(&o.BrokerInMemory, "broker-memory", false, "the embedded broker keeps its log in memory instead of a temp dir (RSS then includes the log)")
 	fs.DurationVar(&o.Timeout, "timeout", o.Timeout, "bound on one scenario")
 	fs.Uint64Var(&o.Seed, "seed", o.Seed, "datagen seed")
@@ -55,7 +55,7 @@ func cmdBench(ctx context.Context, cfg Config, log *slog.Logger, args []string) 
 		}
 	}
 	o.KStreamsJVM, o.KStreamsArgs = strings.Fields(*kjvm), strings.Fields(*kargs)
-	o.Store = processor.Store(*store)
+	o.Store = store.Kind(*storeFlag)
 	o.ClientID = cfg.ClientID + "-bench"
 	o.Rules = settlement.Rules{LargeTrade: cfg.LargeTrade, FlagRate: cfg.FlagRate}
 	o.Policy = settlement.Policy{Grace: cfg.WindowGrace, Retention: cfg.WindowRetention}

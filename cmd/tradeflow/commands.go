@@ -15,8 +15,7 @@ import (
 
 	"github.com/tradeflow/tradeflow/broker"
 	"github.com/tradeflow/tradeflow/datagen"
-	"github.com/tradeflow/tradeflow/processor"
-	"github.com/tradeflow/tradeflow/settlement"
+	"github.com/tradeflow/tradeflow/internal/store"
 	"github.com/tradeflow/tradeflow/worker"
 )
 
@@ -88,7 +87,7 @@ func startBroker(cfg Config) (*broker.Broker, error) {
 }
 
 func generate(ctx context.Context, cfg Config, brokers []string, o datagen.Options) error {
-	sink, err := processor.NewSink(brokers, cfg.saramaConfig(cfg.ClientID+"-datagen"))
+	sink, err := datagen.NewProducer(brokers, cfg.kafka(cfg.ClientID+"-datagen").Sarama())
 	if err != nil {
 		return fmt.Errorf("connect to %v: %w", brokers, err)
 	}
@@ -97,11 +96,7 @@ func generate(ctx context.Context, cfg Config, brokers []string, o datagen.Optio
 }
 
 func ensureTopics(cfg Config, brokers []string) error {
-	return worker.EnsureTopics(brokers, cfg.saramaConfig(cfg.ClientID), topicPlan(cfg))
-}
-
-func topicPlan(cfg Config) processor.TopicPlan {
-	return processor.TopicPlan{Partitions: cfg.Partitions, Replication: cfg.Replication}
+	return worker.EnsureTopics(brokers, cfg.kafka(cfg.ClientID), cfg.topicPlan())
 }
 
 // logFileLimit says how many files the process may open. Go raises the
@@ -114,7 +109,7 @@ func logFileLimit(cfg Config, log *slog.Logger) {
 		return
 	}
 	need := uint64(cfg.Partitions)*8 + 256
-	if cfg.StateStore == string(processor.StoreLevelDB) && l.Cur < need {
+	if store.Kind(cfg.StateStore) == store.KindLevelDB && l.Cur < need {
 		log.Warn("open-files limit is low for LevelDB state; raise the hard limit (ulimit -n) or use TRADEFLOW_STATE_STORE=memory",
 			"soft", l.Cur, "hard", l.Max, "wanted", need)
 		return
@@ -125,12 +120,8 @@ func logFileLimit(cfg Config, log *slog.Logger) {
 // runWorker runs the processor groups, the count view and the HTTP server.
 func runWorker(ctx context.Context, cfg Config, log *slog.Logger, brokers []string, extra ...component) error {
 	logFileLimit(cfg, log)
-	w, err := worker.New(worker.Options{
-		Brokers: brokers, DataDir: cfg.DataDir, Store: processor.Store(cfg.StateStore), ClientID: cfg.ClientID, Topics: topicPlan(cfg), Log: log,
-		Sarama: cfg.saramaConfig(cfg.ClientID),
-		Rules:  settlement.Rules{LargeTrade: cfg.LargeTrade, FlagRate: cfg.FlagRate},
-		Policy: settlement.Policy{Grace: cfg.WindowGrace, Retention: cfg.WindowRetention},
-	})
+	o := cfg.workerOptions(brokers, log)
+	w, err := worker.New(o)
 	if err != nil {
 		return err
 	}
@@ -146,7 +137,7 @@ func runWorker(ctx context.Context, cfg Config, log *slog.Logger, brokers []stri
 		{"http server", func(ctx context.Context) error {
 			go func() {
 				<-ctx.Done()
-				sctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 5*time.Second)
+				sctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), o.Timings.HTTPShutdown)
 				defer cancel()
 				_ = srv.Shutdown(sctx) // Serve returns the outcome
 			}()
@@ -156,5 +147,5 @@ func runWorker(ctx context.Context, cfg Config, log *slog.Logger, brokers []stri
 			return nil
 		}},
 	}, extra...)
-	return supervise(ctx, log, cfg.ShutdownTimeout, comps...)
+	return supervise(ctx, log, o.Timings.Shutdown, comps...)
 }

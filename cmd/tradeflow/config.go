@@ -3,6 +3,7 @@ package main
 import (
 	"errors"
 	"fmt"
+	"log/slog"
 	"net"
 	"os"
 	"strings"
@@ -12,7 +13,11 @@ import (
 	"github.com/IBM/sarama"
 	"github.com/kelseyhightower/envconfig"
 
+	"github.com/tradeflow/tradeflow/internal/kclient"
+	"github.com/tradeflow/tradeflow/internal/store"
 	"github.com/tradeflow/tradeflow/processor"
+	"github.com/tradeflow/tradeflow/settlement"
+	"github.com/tradeflow/tradeflow/worker"
 )
 
 // envPrefix is the prefix of every setting's environment variable.
@@ -76,44 +81,87 @@ func (c Config) validate() error {
 	if c.DataDir == "" {
 		bad("DATA_DIR", "must not be empty")
 	}
-	if c.StateStore != string(processor.StoreMemory) && c.StateStore != string(processor.StoreLevelDB) {
-		bad("STATE_STORE", "%q: want memory or leveldb", c.StateStore)
-	}
-	if c.Partitions < 1 || c.Partitions > 10000 {
-		bad("PARTITIONS", "%d is outside 1..10000", c.Partitions)
-	}
-	if c.Replication == 0 || c.Replication < -1 {
-		bad("REPLICATION", "%d: want -1 (broker default) or at least 1", c.Replication)
-	}
 	if c.DatagenRate < 0 {
 		bad("DATAGEN_RATE", "%v is negative", c.DatagenRate)
-	}
-	if !(c.FlagRate >= 0 && c.FlagRate <= 1) { // also refuses NaN
-		bad("FLAG_RATE", "%v is outside 0..1", c.FlagRate)
-	}
-	if c.LargeTrade < 0 {
-		bad("LARGE_TRADE", "%d is negative", c.LargeTrade)
-	}
-	if c.WindowGrace < 0 {
-		bad("WINDOW_GRACE", "%v is negative", c.WindowGrace)
-	}
-	if c.WindowRetention < time.Minute+c.WindowGrace {
-		bad("WINDOW_RETENTION", "%v is shorter than the window (1m) plus %s (%v)", c.WindowRetention, env("WINDOW_GRACE"), c.WindowGrace)
 	}
 	if v, err := sarama.ParseKafkaVersion(c.KafkaVersion); err != nil {
 		bad("KAFKA_VERSION", "%q: %v", c.KafkaVersion, err)
 	} else if !v.IsAtLeast(sarama.V2_1_0_0) {
 		bad("KAFKA_VERSION", "%s is older than 2.1.0, which tradeflow needs", c.KafkaVersion)
 	}
-	if c.ShutdownTimeout <= 0 {
-		bad("SHUTDOWN_TIMEOUT", "%v must be positive", c.ShutdownTimeout)
-	}
 	switch c.LogLevel {
 	case "debug", "info", "warn", "error":
 	default:
 		bad("LOG_LEVEL", "%q: want debug, info, warn or error", c.LogLevel)
 	}
+	// The rules, the window policy, the store, the topics and the
+	// timings are the worker's to check (worker.Options.Validate);
+	// brokers may be empty here (run starts its own).
+	o := c.workerOptions([]string{"validate:9092"}, slog.New(slog.DiscardHandler))
+	for _, err := range unjoin(o.Validate()) {
+		errs = append(errs, named(err))
+	}
 	return errors.Join(errs...)
+}
+
+// optionSetting names the setting behind a worker option that one sets
+// (worker.OptionError names options by their path in Options).
+func optionSetting(option string) (string, bool) {
+	switch option {
+	case "Brokers":
+		return "BROKERS", true
+	case "DataDir":
+		return "DATA_DIR", true
+	case "Store":
+		return "STATE_STORE", true
+	case "Topics.Partitions":
+		return "PARTITIONS", true
+	case "Topics.Replication":
+		return "REPLICATION", true
+	case "Rules.FlagRate":
+		return "FLAG_RATE", true
+	case "Rules.LargeTrade":
+		return "LARGE_TRADE", true
+	case "Policy.Grace":
+		return "WINDOW_GRACE", true
+	case "Policy.Retention":
+		return "WINDOW_RETENTION", true
+	case "Timings.Shutdown":
+		return "SHUTDOWN_TIMEOUT", true
+	}
+	return "", false
+}
+
+// named rewrites a worker option error to name the settings behind it:
+// "TRADEFLOW_WINDOW_RETENTION (with TRADEFLOW_WINDOW_GRACE): ...".
+func named(err error) error {
+	var oe *worker.OptionError
+	if !errors.As(err, &oe) {
+		return err
+	}
+	names := make([]string, len(oe.Options))
+	for i, o := range oe.Options {
+		names[i] = o
+		if s, ok := optionSetting(o); ok {
+			names[i] = env(s)
+		}
+	}
+	head := names[0]
+	if len(names) > 1 {
+		head += " (with " + strings.Join(names[1:], ", ") + ")"
+	}
+	return fmt.Errorf("%s: %s", head, oe.Problem)
+}
+
+// unjoin returns the errors errors.Join joined, or err alone.
+func unjoin(err error) []error {
+	if err == nil {
+		return nil
+	}
+	if j, ok := err.(interface{ Unwrap() []error }); ok {
+		return j.Unwrap()
+	}
+	return []error{err}
 }
 
 // printConfig prints every setting: its variable, default and meaning.
@@ -127,12 +175,28 @@ func printConfig(c Config) error {
 	return w.Flush()
 }
 
-// saramaConfig is the base client configuration for clientID, speaking the
-// configured protocol version (validated in validate).
-func (c Config) saramaConfig(clientID string) *sarama.Config {
-	sc := processor.SaramaConfig(clientID)
+// kafka is every client's connection configuration for clientID, speaking
+// the configured protocol version (validated in validate).
+func (c Config) kafka(clientID string) kclient.Config {
+	kc := kclient.Config{ClientID: clientID}
 	if v, err := sarama.ParseKafkaVersion(c.KafkaVersion); err == nil {
-		sc.Version = v
+		kc.Version = v
 	}
-	return sc
+	return kc
+}
+
+// workerOptions are the worker's options from the settings.
+func (c Config) workerOptions(brokers []string, log *slog.Logger) worker.Options {
+	return worker.Options{
+		Brokers: brokers, DataDir: c.DataDir, Store: store.Kind(c.StateStore), Log: log,
+		Kafka:   c.kafka(c.ClientID),
+		Topics:  c.topicPlan(),
+		Rules:   settlement.Rules{LargeTrade: c.LargeTrade, FlagRate: c.FlagRate},
+		Policy:  settlement.Policy{Grace: c.WindowGrace, Retention: c.WindowRetention},
+		Timings: worker.DefaultTimings(c.ShutdownTimeout),
+	}
+}
+
+func (c Config) topicPlan() processor.TopicPlan {
+	return processor.TopicPlan{Partitions: c.Partitions, Replication: c.Replication}
 }

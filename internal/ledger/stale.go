@@ -1,10 +1,9 @@
-package processor
+package ledger
 
 import (
 	"sort"
 
-	"github.com/lovoo/goka"
-	"github.com/lovoo/goka/storage"
+	"google.golang.org/protobuf/proto"
 
 	pb "github.com/tradeflow/tradeflow/proto"
 )
@@ -16,12 +15,7 @@ import (
 // answer is to fence the old producer with transactions; tradeflow's is
 // that every count value says which trades it counts (applied), so a
 // reader can tell an old value from a newer one whatever order they landed
-// in. The count step's table recovery and the views keep a value unless
-// what arrives counts strictly fewer trades, or other trades written in an
-// older session generation (Stale); the count step also
-// writes recently changed windows again once a minute (Counter.expire), so
-// the newest value is the last in the changelog again before compaction
-// keeps only the last.
+// in (ARCHITECTURE.md, "Stale values").
 
 // Stale reports whether incoming is an old value that landed late, so
 // that stored stays: it counts a strict subset of the trades stored counts,
@@ -42,6 +36,20 @@ func Stale(stored, incoming *pb.WindowCounts) bool {
 		return incoming.Generation < stored.Generation
 	}
 	return false
+}
+
+// StaleEncoded is Stale on encoded values. A value that does not decode is
+// not stale: a reader stores it as it is, and the count step reports it
+// when it reads it.
+func StaleEncoded(stored, incoming []byte) bool {
+	if stored == nil || incoming == nil {
+		return false
+	}
+	var s, in pb.WindowCounts
+	if proto.Unmarshal(stored, &s) != nil || proto.Unmarshal(incoming, &in) != nil {
+		return false
+	}
+	return Stale(&s, &in)
 }
 
 // appliedSubset reports whether every trade a counts is counted by b.
@@ -84,38 +92,4 @@ func rangeCovered(rs []*pb.OffsetRange, first, last int64) bool {
 		first = rs[i].Last + 1
 	}
 	return false
-}
-
-// countUpdate is the count table's update callback, used when a count
-// partition is recovered from its changelog: it keeps the stored value
-// when the incoming one is Stale.
-func countUpdate(m *Metrics) goka.UpdateCallback {
-	return func(ctx goka.UpdateContext, s storage.Storage, key string, value []byte) error {
-		if value != nil {
-			if stale, err := StaleWrite(s, key, value); err != nil || stale {
-				if stale {
-					m.Stale.Inc()
-				}
-				return err
-			}
-		}
-		return goka.DefaultUpdate(ctx, s, key, value)
-	}
-}
-
-// StaleWrite reports whether value, a changelog record of key, is Stale
-// against what s holds. A value that does not decode is not stale: the
-// default handling stores it and the count step reports it when it reads
-// it.
-func StaleWrite(s storage.Storage, key string, value []byte) (bool, error) {
-	old, err := s.Get(key)
-	if err != nil || old == nil {
-		return false, err
-	}
-	stored, err1 := CountsCodec.Decode(old)
-	incoming, err2 := CountsCodec.Decode(value)
-	if err1 != nil || err2 != nil {
-		return false, nil
-	}
-	return Stale(stored.(*pb.WindowCounts), incoming.(*pb.WindowCounts)), nil
 }

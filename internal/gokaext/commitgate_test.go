@@ -1,4 +1,4 @@
-package processor
+package gokaext
 
 import (
 	"fmt"
@@ -81,7 +81,7 @@ func (markReversed) Setup(sarama.ConsumerGroupSession) error   { return nil }
 func (markReversed) Cleanup(sarama.ConsumerGroupSession) error { return nil }
 func (h markReversed) ConsumeClaim(s sarama.ConsumerGroupSession, _ sarama.ConsumerGroupClaim) error {
 	for _, o := range h.offsets {
-		if g := sessionGeneration(h.wrap(fakeContext{topic: "t", offset: o})); g != 7 {
+		if g := SessionGeneration(h.wrap(fakeContext{topic: "t", offset: o})); g != 7 {
 			panic(fmt.Sprintf("callback sees generation %d, want the session's 7", g))
 		}
 	}

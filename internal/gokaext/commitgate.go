@@ -1,17 +1,17 @@
-package processor
+package gokaext
 
 import (
 	"sort"
 	"sync"
 
 	"github.com/IBM/sarama"
-	"github.com/lovoo/goka"
 )
 
 // orderedCommits makes a consumer group commit an offset only when every
-// message delivered before it has completed. goka marks each message as
-// soon as its own emits are acknowledged (processor.go,
-// createMessageCommitter), so when one message's emit fails and a later
+// message delivered before it has completed (ARCHITECTURE.md, "Ordered
+// commits"). goka marks each message as soon as its own emits are
+// acknowledged (goka v1.1.17 context.go:436, the commit after the emits;
+// processor.go:1064, createMessageCommitter, marks the offset), so when one message's emit fails and a later
 // message's emit to another partition succeeds, the committed offset moves
 // past the failed one and, after the restart, nobody processes it again:
 // the trade is lost. The same happens when a worker is SIGKILLed with the
@@ -72,44 +72,6 @@ func (c *commitTracking) reset(claims map[string][]int32, generation int32) map[
 	c.trackers, c.generation = ts, generation
 	c.mu.Unlock()
 	return ts
-}
-
-// wrap is the processor's goka context wrapper: it records each input
-// message as delivered, and tells the callback the session's generation
-// (SessionGeneration). Visits (goka.Visitor) pass through it too; their
-// "topic" is the visit's name, which has no tracker.
-func (c *commitTracking) wrap(ctx goka.Context) goka.Context {
-	c.mu.RLock()
-	t, gen := c.trackers[topicPartition{string(ctx.Topic()), ctx.Partition()}], c.generation
-	c.mu.RUnlock()
-	if t != nil {
-		t.delivered(ctx.Offset())
-	}
-	return generationContext{ctx, gen}
-}
-
-// gokaContext names goka.Context so that embedding it keeps its Context
-// method (a field named Context would hide it).
-type gokaContext = goka.Context
-
-// generationContext is a goka.Context that knows its session's generation.
-type generationContext struct {
-	gokaContext
-	generation int32
-}
-
-// SessionGeneration is the consumer-group generation of the session that
-// delivered the message: a worker that lost its partitions without
-// knowing it yet still has the older one.
-func (g generationContext) SessionGeneration() int32 { return g.generation }
-
-// sessionGeneration returns ctx's session generation, 0 when ctx does not
-// know it (goka's tester).
-func sessionGeneration(ctx goka.Context) int32 {
-	if g, ok := ctx.(interface{ SessionGeneration() int32 }); ok {
-		return g.SessionGeneration()
-	}
-	return 0
 }
 
 // gatedSession passes marks to the session only up to the oldest message of

@@ -1,14 +1,4 @@
-// Package memstore is an in-memory goka storage: an ordered B-tree per
-// partition, rebuilt from the changelog whenever a partition is opened.
-//
-// goka's LevelDB storage writes its journal with one write(2) per Set and
-// per offset update (a profile of the drain showed a fifth of the CPU
-// there), and costs ~12 MiB and ~4 files per partition with its defaults.
-// goka's own in-memory storage re-sorts every key on each insert. A B-tree
-// with copy-on-write snapshots gives ordered range scans for the views at
-// map-like cost, and the changelog stays the durable copy, as with Kafka
-// Streams' in-memory stores.
-package memstore
+package store
 
 import (
 	"bytes"
@@ -25,34 +15,45 @@ type item struct {
 
 func less(a, b item) bool { return a.key < b.key }
 
-// Store is one partition's table. It is safe for concurrent readers and one
-// writer, as goka requires.
-type Store struct {
+// Memory is an in-memory goka storage: an ordered B-tree per partition,
+// rebuilt from the changelog whenever a partition is opened.
+//
+// goka's LevelDB storage writes its journal with one write(2) per Set and
+// per offset update (a profile of the drain showed a fifth of the CPU
+// there), and costs ~12 MiB and ~4 files per partition with its defaults.
+// goka's own in-memory storage re-sorts every key on each insert. A B-tree
+// with copy-on-write snapshots gives ordered range scans for the views at
+// map-like cost, and the changelog stays the durable copy, as with Kafka
+// Streams' in-memory stores.
+//
+// A Memory is one partition's table. It is safe for concurrent readers and
+// one writer, as goka requires.
+type Memory struct {
 	mu     sync.RWMutex
 	tree   *btree.BTreeG[item]
 	offset int64
 	hasOff bool
 }
 
-// New returns an empty store.
-func New() *Store { return &Store{tree: btree.NewG(32, less)} }
+// NewMemory returns an empty store.
+func NewMemory() *Memory { return &Memory{tree: btree.NewG(32, less)} }
 
-// Builder builds an empty store per topic partition.
-func Builder() storage.Builder {
-	return func(string, int32) (storage.Storage, error) { return New(), nil }
+// MemoryBuilder builds an empty store per topic partition.
+func MemoryBuilder() storage.Builder {
+	return func(string, int32) (storage.Storage, error) { return NewMemory(), nil }
 }
 
-func (s *Store) Open() error          { return nil }
-func (s *Store) Close() error         { return nil }
-func (s *Store) MarkRecovered() error { return nil }
+func (s *Memory) Open() error          { return nil }
+func (s *Memory) Close() error         { return nil }
+func (s *Memory) MarkRecovered() error { return nil }
 
-func (s *Store) Has(key string) (bool, error) {
+func (s *Memory) Has(key string) (bool, error) {
 	s.mu.RLock()
 	defer s.mu.RUnlock()
 	return s.tree.Has(item{key: key}), nil
 }
 
-func (s *Store) Get(key string) ([]byte, error) {
+func (s *Memory) Get(key string) ([]byte, error) {
 	s.mu.RLock()
 	defer s.mu.RUnlock()
 	it, ok := s.tree.Get(item{key: key})
@@ -62,21 +63,21 @@ func (s *Store) Get(key string) ([]byte, error) {
 	return it.value, nil
 }
 
-func (s *Store) Set(key string, value []byte) error {
+func (s *Memory) Set(key string, value []byte) error {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	s.tree.ReplaceOrInsert(item{key, value})
 	return nil
 }
 
-func (s *Store) Delete(key string) error {
+func (s *Memory) Delete(key string) error {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	s.tree.Delete(item{key: key})
 	return nil
 }
 
-func (s *Store) GetOffset(def int64) (int64, error) {
+func (s *Memory) GetOffset(def int64) (int64, error) {
 	s.mu.RLock()
 	defer s.mu.RUnlock()
 	if !s.hasOff {
@@ -85,18 +86,18 @@ func (s *Store) GetOffset(def int64) (int64, error) {
 	return s.offset, nil
 }
 
-func (s *Store) SetOffset(offset int64) error {
+func (s *Memory) SetOffset(offset int64) error {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	s.offset, s.hasOff = offset, true
 	return nil
 }
 
-func (s *Store) Iterator() (storage.Iterator, error) { return s.IteratorWithRange(nil, nil) }
+func (s *Memory) Iterator() (storage.Iterator, error) { return s.IteratorWithRange(nil, nil) }
 
 // IteratorWithRange iterates over a snapshot of [start, limit); nil is
 // unbounded.
-func (s *Store) IteratorWithRange(start, limit []byte) (storage.Iterator, error) {
+func (s *Memory) IteratorWithRange(start, limit []byte) (storage.Iterator, error) {
 	s.mu.Lock()
 	snap := s.tree.Clone() // copy-on-write: later writes do not show
 	s.mu.Unlock()

@@ -1,4 +1,4 @@
-package processor
+package gokaext
 
 import (
 	"context"
@@ -10,29 +10,35 @@ import (
 	"github.com/IBM/sarama"
 	"github.com/lovoo/goka"
 	"github.com/twmb/franz-go/pkg/kgo"
+
+	"github.com/tradeflow/tradeflow/internal/kclient"
 )
 
-// How the processors' producer batches and how long it keeps trying.
-const (
-	producerLinger = 5 * time.Millisecond
-	// A record not delivered within this fails its emit (and stops the
-	// partition's processing until the group rejoins). Until then the
-	// producer keeps retrying in order: a broker restart or a cut of tens
-	// of seconds is ridden out without a failed record.
-	producerDeliveryTimeout = 2 * time.Minute
-	producerCloseTimeout    = 30 * time.Second
-)
+// ProducerTimings are how the processors' producer batches and how long it
+// keeps trying.
+type ProducerTimings struct {
+	// Linger: how long a batch waits for more records.
+	Linger time.Duration
+	// Delivery: a record not delivered within this fails its emit (and
+	// stops the partition's processing until the group rejoins). Until
+	// then the producer keeps retrying in order: a broker restart or a
+	// cut of tens of seconds is ridden out without a failed record.
+	Delivery time.Duration
+	// Close bounds the flush when the last processor closes the producer.
+	Close time.Duration
+}
 
 // kgoProducer is goka's Producer on franz-go's client. goka's own producer
-// (sarama's AsyncProducer) passes every record through four goroutines and
-// channels before it is batched; in the drain profile that was a quarter of
+// (sarama's AsyncProducer, goka v1.1.17 producer.go:26, with a goroutine
+// each for errors and successes at producer.go:94 and :107) passes every
+// record through four goroutines and channels before it is batched; in the drain profile that was a quarter of
 // the CPU. franz-go batches in the caller's goroutine, keeps each
 // partition's records in order across retries (idempotent, unlimited
 // retries until the delivery timeout) and fails the records queued behind
 // a failed one instead of sending them out of order.
 //
-// The processors of one worker share one client (DESIGN.md: one
-// long-lived producer per process): goka builds a producer per processor,
+// The processors of one worker share one client (one long-lived producer
+// per process): goka builds a producer per processor,
 // and each gets a handle on the shared client, which is flushed and closed
 // when the last handle closes. Consumers stay on sarama (goka's consumer
 // groups and views take sarama interfaces), so connection settings such as
@@ -46,10 +52,19 @@ type kgoProducer struct {
 // SharedProducer is the one franz-go client the processors of a process
 // write with.
 type SharedProducer struct {
+	kc      kclient.Config
+	timings ProducerTimings
+
 	mu    sync.Mutex
 	cl    *kgo.Client
 	users int
 	own   ownWrites // which table writes may move a local offset
+}
+
+// NewSharedProducer returns the shared producer of a process; its client
+// opens when the first processor builds its producer.
+func NewSharedProducer(kc kclient.Config, t ProducerTimings) *SharedProducer {
+	return &SharedProducer{kc: kc, timings: t}
 }
 
 // ProducerBuilder builds goka producers on the shared client (every
@@ -62,15 +77,13 @@ func (sp *SharedProducer) ProducerBuilder() goka.ProducerBuilder {
 		sp.mu.Lock()
 		defer sp.mu.Unlock()
 		if sp.cl == nil {
-			cl, err := kgo.NewClient(
-				kgo.SeedBrokers(brokers...),
-				kgo.ClientID(clientID),
+			cl, err := kgo.NewClient(append(sp.kc.WithClientID(clientID).Franz(brokers),
 				kgo.RequiredAcks(kgo.AllISRAcks()),
-				kgo.ProducerLinger(producerLinger),
+				kgo.ProducerLinger(sp.timings.Linger),
 				kgo.ProducerBatchCompression(kgo.Lz4Compression(), kgo.NoCompression()),
-				kgo.RecordDeliveryTimeout(producerDeliveryTimeout),
+				kgo.RecordDeliveryTimeout(sp.timings.Delivery),
 				kgo.RecordPartitioner(hashPartitioner(hasher)),
-			)
+			)...)
 			if err != nil {
 				return nil, fmt.Errorf("producer for %v: %w", brokers, err)
 			}
@@ -92,7 +105,7 @@ func (sp *SharedProducer) release() error {
 	}
 	cl := sp.cl
 	sp.cl = nil
-	ctx, cancel := context.WithTimeout(context.Background(), producerCloseTimeout)
+	ctx, cancel := context.WithTimeout(context.Background(), sp.timings.Close)
 	defer cancel()
 	err := cl.Flush(ctx)
 	cl.Close()
@@ -102,7 +115,7 @@ func (sp *SharedProducer) release() error {
 	return nil
 }
 
-// hashPartitioner is goka's partitioning (view.go, hashKey): the hasher's
+// hashPartitioner is goka's partitioning (goka v1.1.17 view.go:292, hash): the hasher's
 // sum as a non-negative int32, modulo the partition count.
 func hashPartitioner(hasher func() hash.Hash32) kgo.Partitioner {
 	hashers := sync.Pool{New: func() any { return hasher() }}
@@ -132,8 +145,9 @@ func (p *kgoProducer) EmitWithHeaders(topic, key string, value []byte, headers g
 		r.Headers = append(r.Headers, kgo.RecordHeader{Key: k, Value: v})
 	}
 	p.cl.Produce(context.Background(), r, func(r *kgo.Record, err error) {
-		// goka moves a table's local offset to the offset it is given;
-		// it is given one only where that is safe (ownWrites).
+		// goka moves a table's local offset to the offset it is given
+		// (context.go:404); it is given one only where that is safe
+		// (ownWrites).
 		msg := &sarama.ProducerMessage{Topic: r.Topic, Partition: r.Partition}
 		if err == nil && p.shared.own.landed(r.Topic, r.Partition, r.Offset) {
 			msg.Offset = r.Offset

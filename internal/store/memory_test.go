@@ -1,11 +1,11 @@
-package memstore
+package store
 
 import (
 	"fmt"
 	"testing"
 )
 
-func keys(t *testing.T, s *Store, start, limit []byte) []string {
+func keys(t *testing.T, s *Memory, start, limit []byte) []string {
 	t.Helper()
 	it, err := s.IteratorWithRange(start, limit)
 	if err != nil {
@@ -21,7 +21,7 @@ func keys(t *testing.T, s *Store, start, limit []byte) []string {
 }
 
 func TestStore(t *testing.T) {
-	s := New()
+	s := NewMemory()
 	if off, _ := s.GetOffset(-2); off != -2 {
 		t.Fatalf("offset of a new store = %d, want the default", off)
 	}
@@ -66,7 +66,7 @@ func TestStore(t *testing.T) {
 }
 
 func TestIteratorIsASnapshot(t *testing.T) {
-	s := New()
+	s := NewMemory()
 	_ = s.Set("a", []byte("1"))
 	it, _ := s.Iterator()
 	_ = s.Set("b", []byte("2"))
@@ -81,7 +81,7 @@ func TestIteratorIsASnapshot(t *testing.T) {
 }
 
 func TestSeek(t *testing.T) {
-	s := New()
+	s := NewMemory()
 	for _, k := range []string{"a", "c", "e"} {
 		_ = s.Set(k, nil)
 	}

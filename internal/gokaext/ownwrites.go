@@ -1,4 +1,4 @@
-package processor
+package gokaext
 
 import (
 	"maps"
@@ -12,14 +12,15 @@ import (
 // writes only as far as the changelog holds nothing else.
 //
 // goka moves a table's local offset to the offset of each of its own
-// changelog writes (context.go, setValueForKey), and a worker that gets
+// changelog writes (goka v1.1.17 context.go:404, in setValueForKey), and a worker that gets
 // the partition again catches up from there. That is sound only while the
 // worker is the partition's one writer. A worker that lost the partition
 // without knowing it yet (a broker restart, a cut) may have writes in
 // flight that land after the new owner's; its local offset then moved past
 // the new owner's values, its next catch-up skipped them, and it went on
 // from a value missing the new owner's trades while the committed input
-// offset was past them: counts were lost (session 2's chaos runs).
+// offset was past them: counts were lost (ARCHITECTURE.md, "Own-writes
+// runs").
 //
 // So the producer reports a write's offset to goka only when it extends an
 // unbroken run of this worker's writes that starts right after what the
@@ -29,7 +30,7 @@ import (
 // before it, or a write of an earlier session landed late) ends the run
 // until the partition is recovered again; from then on the local offset
 // stays where recovery left it and the next catch-up reads everything
-// since, through the update callback (countUpdate).
+// since, through the count table's update callback (the stale rule).
 type ownWrites struct {
 	// tables holds the changelog topics that have had a run: every
 	// record the worker writes is checked against it, without a lock.

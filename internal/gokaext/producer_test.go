@@ -1,4 +1,4 @@
-package processor
+package gokaext
 
 import (
 	"fmt"
@@ -6,7 +6,7 @@ import (
 
 	"github.com/twmb/franz-go/pkg/kgo"
 
-	"github.com/tradeflow/tradeflow/kafkahash"
+	"github.com/tradeflow/tradeflow/internal/kafkahash"
 )
 
 // The producer puts every key where Java's producer and goka's own lookups

@@ -1,4 +1,4 @@
-package processor
+package datagen
 
 import (
 	"context"
@@ -6,13 +6,11 @@ import (
 	"sync"
 
 	"github.com/IBM/sarama"
-
-	"github.com/tradeflow/tradeflow/datagen"
 )
 
-// Sink is one long-lived idempotent producer that partitions like Java's
+// Producer is one long-lived idempotent producer that partitions like Java's
 // (murmur2) and waits for all in-sync replicas: what datagen writes with.
-type Sink struct {
+type Producer struct {
 	p        sarama.AsyncProducer
 	mu       sync.Mutex
 	inflight int
@@ -21,19 +19,20 @@ type Sink struct {
 	done     chan struct{}
 }
 
-// NewSink connects a producer to brokers.
-func NewSink(brokers []string, cfg *sarama.Config) (*Sink, error) {
-	p, err := sarama.NewAsyncProducer(brokers, clone(cfg))
+// NewProducer connects a producer to brokers; cfg becomes the producer's
+// (kclient.Config.Sarama returns a new one at each call).
+func NewProducer(brokers []string, cfg *sarama.Config) (*Producer, error) {
+	p, err := sarama.NewAsyncProducer(brokers, cfg)
 	if err != nil {
 		return nil, fmt.Errorf("producer for %v: %w", brokers, err)
 	}
-	s := &Sink{p: p, done: make(chan struct{})}
+	s := &Producer{p: p, done: make(chan struct{})}
 	s.idle = sync.NewCond(&s.mu)
 	go s.drain()
 	return s, nil
 }
 
-func (s *Sink) drain() {
+func (s *Producer) drain() {
 	defer close(s.done)
 	succ, errs := s.p.Successes(), s.p.Errors()
 	for succ != nil || errs != nil {
@@ -54,7 +53,7 @@ func (s *Sink) drain() {
 	}
 }
 
-func (s *Sink) finish(err error) {
+func (s *Producer) finish(err error) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	s.inflight--
@@ -67,7 +66,7 @@ func (s *Sink) finish(err error) {
 }
 
 // Send queues r; an earlier failed write is returned here.
-func (s *Sink) Send(ctx context.Context, r datagen.Record) error {
+func (s *Producer) Send(ctx context.Context, r Record) error {
 	s.mu.Lock()
 	if s.err != nil {
 		err := s.err
@@ -90,7 +89,7 @@ func (s *Sink) Send(ctx context.Context, r datagen.Record) error {
 }
 
 // Flush waits until every queued record is acknowledged or ctx is done.
-func (s *Sink) Flush(ctx context.Context) error {
+func (s *Producer) Flush(ctx context.Context) error {
 	stop := context.AfterFunc(ctx, func() { s.mu.Lock(); s.idle.Broadcast(); s.mu.Unlock() })
 	defer stop()
 	s.mu.Lock()
@@ -108,7 +107,7 @@ func (s *Sink) Flush(ctx context.Context) error {
 }
 
 // Close flushes what is queued and closes the producer.
-func (s *Sink) Close() error {
+func (s *Producer) Close() error {
 	err := s.p.Close()
 	<-s.done
 	return err

@@ -1,0 +1,83 @@
+package worker
+
+import (
+	"errors"
+	"log/slog"
+	"slices"
+	"testing"
+	"time"
+
+	"github.com/tradeflow/tradeflow/internal/store"
+	"github.com/tradeflow/tradeflow/processor"
+	"github.com/tradeflow/tradeflow/settlement"
+)
+
+func validOptions() Options {
+	return Options{
+		Brokers: []string{"127.0.0.1:9092"}, Store: store.KindMemory, Log: slog.New(slog.DiscardHandler),
+		Topics:  processor.TopicPlan{Partitions: 6, Replication: -1},
+		Rules:   settlement.DefaultRules(),
+		Policy:  settlement.Policy{Grace: time.Hour, Retention: 24 * time.Hour},
+		Timings: DefaultTimings(20 * time.Second),
+	}
+}
+
+// optionErrors returns the options each error of err names first.
+func optionErrors(tb testing.TB, err error) [][]string {
+	tb.Helper()
+	var out [][]string
+	for _, e := range unjoin(err) {
+		var oe *OptionError
+		if !errors.As(e, &oe) {
+			tb.Fatalf("%v is not an *OptionError", e)
+		}
+		out = append(out, oe.Options)
+	}
+	return out
+}
+
+func TestDefaultTimingsAreValid(t *testing.T) {
+	for _, shutdown := range []time.Duration{time.Second, 20 * time.Second, 10 * time.Minute} {
+		o := validOptions()
+		o.Timings = DefaultTimings(shutdown)
+		if err := o.Validate(); err != nil {
+			t.Errorf("DefaultTimings(%v): %v", shutdown, err)
+		}
+	}
+}
+
+func TestValidateNamesTheOptionsAtFault(t *testing.T) {
+	cases := []struct {
+		name   string
+		change func(*Options)
+		want   []string // the options the one error names
+	}{
+		{"heartbeat above a third of the session", func(o *Options) { o.Timings.Heartbeat = 3 * time.Second }, []string{"Timings.Heartbeat", "Timings.Session"}},
+		{"rebalance shorter than session", func(o *Options) { o.Timings.Rebalance = 5 * time.Second }, []string{"Timings.Rebalance", "Timings.Session"}},
+		{"producer close outlasts the shutdown", func(o *Options) { o.Timings.ProducerClose = 30 * time.Second }, []string{"Timings.Shutdown", "Timings.ProducerClose"}},
+		{"http stop outlasts the shutdown", func(o *Options) { o.Timings.HTTPShutdown = 20 * time.Second }, []string{"Timings.Shutdown", "Timings.HTTPShutdown"}},
+		{"delivery within a session", func(o *Options) { o.Timings.ProducerDelivery = 6 * time.Second }, []string{"Timings.ProducerDelivery", "Timings.Session"}},
+		{"backoff reversed", func(o *Options) { o.Timings.RejoinBackoffMin = time.Minute }, []string{"Timings.RejoinBackoffMin", "Timings.RejoinBackoffMax"}},
+		{"giving up before a second try", func(o *Options) { o.Timings.RejoinGiveUp = time.Second }, []string{"Timings.RejoinBackoffMax", "Timings.RejoinGiveUp"}},
+		{"shutdown zero", func(o *Options) { o.Timings = DefaultTimings(0) }, []string{"Timings.Shutdown"}},
+		{"expire never", func(o *Options) { o.Timings.ExpireEvery = 0 }, []string{"Timings.ExpireEvery"}},
+		{"flag rate", func(o *Options) { o.Rules.FlagRate = 2 }, []string{"Rules.FlagRate"}},
+		{"retention within the grace", func(o *Options) { o.Policy.Retention = time.Hour }, []string{"Policy.Retention", "Policy.Grace"}},
+		{"store", func(o *Options) { o.Store = "rocksdb" }, []string{"Store"}},
+		{"leveldb without a dir", func(o *Options) { o.Store = store.KindLevelDB }, []string{"DataDir"}},
+		{"partitions", func(o *Options) { o.Topics.Partitions = 0 }, []string{"Topics.Partitions"}},
+		{"replication", func(o *Options) { o.Topics.Replication = 0 }, []string{"Topics.Replication"}},
+		{"no brokers", func(o *Options) { o.Brokers = nil }, []string{"Brokers"}},
+		{"no logger", func(o *Options) { o.Log = nil }, []string{"Log"}},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			o := validOptions()
+			tc.change(&o)
+			got := optionErrors(t, o.Validate())
+			if len(got) != 1 || !slices.Equal(got[0], tc.want) {
+				t.Fatalf("errors name %v, want one naming %v (%v)", got, tc.want, o.Validate())
+			}
+		})
+	}
+}
