@@ -18,15 +18,6 @@ const (
 	checkedSarama = "v1.46.3"
 )
 
-// textCauses are the causes Transient finds only in an error's text. goka
-// reports a partition that failed to set up (its table could not be read
-// while the brokers were away) with %v, not %w: errSetup in goka's
-// errors.go:72 around "Setup failed. Cannot start processor for partition
-// %d: %v" (partition_processor.go:239), so the sarama or net error inside
-// survives only as text.
-var textCauses = [...]string{": EOF", "broken pipe", "connection refused", "connection reset",
-	"broker not connected", "run out of available brokers", "i/o timeout"}
-
 // Transient reports whether a later attempt to consume may succeed where
 // this one failed with err: the brokers unreachable or restarting, the
 // group coordinator moving or loading, the group rebalancing.
@@ -50,8 +41,14 @@ func Transient(err error) bool {
 			return true
 		}
 	}
+	// goka reports a partition that failed to set up (its table could
+	// not be read while the brokers were away) with %v, not %w: errSetup
+	// in goka's errors.go:72 around "Setup failed. Cannot start processor
+	// for partition %d: %v" (partition_processor.go:239), so the sarama or
+	// net error inside survives only as text.
 	msg := err.Error()
-	for _, cause := range textCauses {
+	for _, cause := range [...]string{": EOF", "broken pipe", "connection refused", "connection reset",
+		"broker not connected", "run out of available brokers", "i/o timeout"} {
 		if strings.Contains(msg, cause) {
 			return true
 		}

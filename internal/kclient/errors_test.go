@@ -6,6 +6,7 @@ import (
 	"io"
 	"os"
 	"regexp"
+	"strings"
 	"syscall"
 	"testing"
 
@@ -86,6 +87,25 @@ func TestMovedOn(t *testing.T) {
 	} {
 		if got := MovedOn(tt.err); got != tt.want {
 			t.Errorf("MovedOn(%v) = %v, want %v", tt.err, got, tt.want)
+		}
+	}
+}
+
+// The sarama errors Transient finds by text inside goka's messages still
+// read as it expects in the pinned sarama.
+func TestSaramaTextsTransientMatches(t *testing.T) {
+	for _, tc := range []struct {
+		err  error
+		text string
+	}{
+		{sarama.ErrOutOfBrokers, "run out of available brokers"},
+		{sarama.ErrNotConnected, "broker not connected"},
+	} {
+		if !strings.Contains(tc.err.Error(), tc.text) {
+			t.Errorf("sarama's %q no longer contains %q", tc.err, tc.text)
+		}
+		if !Transient(errors.New("setup failed: " + tc.err.Error())) {
+			t.Errorf("%q in text is not transient", tc.err)
 		}
 	}
 }
