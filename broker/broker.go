@@ -5,6 +5,7 @@
 package broker
 
 import (
+	"crypto/tls"
 	"fmt"
 	"net"
 	"path/filepath"
@@ -31,6 +32,18 @@ type Options struct {
 	// CompactEvery is how often compacted topics are cleaned (kfake's
 	// default is hourly).
 	CompactEvery time.Duration
+	// Users, when there are any, is who may connect: every client must
+	// authenticate with SASL as one of them.
+	Users []User
+	// TLS, when set, is the only way to connect: the listener speaks TLS
+	// (with ClientAuth set, clients need a certificate).
+	TLS *tls.Config
+}
+
+// User is a SASL user of the embedded broker: Mechanism is PLAIN,
+// SCRAM-SHA-256 or SCRAM-SHA-512.
+type User struct {
+	Mechanism, Name, Password string
 }
 
 // Broker is a running embedded broker.
@@ -82,6 +95,25 @@ func Start(o Options) (*Broker, error) {
 	}
 	if o.DataDir != "" {
 		opts = append(opts, kfake.DataDir(filepath.Clean(o.DataDir)))
+	}
+	if len(o.Users) > 0 {
+		opts = append(opts, kfake.EnableSASL())
+		for _, u := range o.Users {
+			switch u.Mechanism {
+			case "PLAIN", "SCRAM-SHA-256", "SCRAM-SHA-512":
+			default:
+				return nil, fmt.Errorf("embedded broker user %q: SASL mechanism %q: want PLAIN, SCRAM-SHA-256 or SCRAM-SHA-512", u.Name, u.Mechanism)
+			}
+			if u.Name == "" || u.Password == "" {
+				return nil, fmt.Errorf("embedded broker: a %s user needs a name and a password", u.Mechanism)
+			}
+			// Superusers: kfake checks ACLs only for other users, and
+			// tradeflow's users need every topic and group.
+			opts = append(opts, kfake.Superuser(u.Mechanism, u.Name, u.Password))
+		}
+	}
+	if o.TLS != nil {
+		opts = append(opts, kfake.TLS(o.TLS))
 	}
 	c, err := kfake.NewCluster(opts...)
 	if err != nil {

@@ -6,6 +6,7 @@
 package kclient
 
 import (
+	"crypto/tls"
 	"fmt"
 	"time"
 
@@ -27,6 +28,10 @@ type Config struct {
 	// Group is how consumer groups keep their members; zero values keep
 	// sarama's defaults (for clients that join no group).
 	Group GroupTimings
+	// TLS, when set, is how every client speaks TLS (LoadTLS).
+	TLS *tls.Config
+	// SASL is how every client authenticates.
+	SASL SASL
 }
 
 // GroupTimings are a consumer group member's timings (checked against each
@@ -102,13 +107,14 @@ func (c Config) Sarama() *sarama.Config {
 	if c.Group.Rebalance > 0 {
 		s.Consumer.Group.Rebalance.Timeout = c.Group.Rebalance
 	}
+	c.applySarama(s)
 	return s
 }
 
 // Franz is the franz-go connection options of c for the seed brokers; a
 // client adds its own (acks, linger, partitioner) after them.
 func (c Config) Franz(brokers []string) []kgo.Opt {
-	return []kgo.Opt{kgo.SeedBrokers(brokers...), kgo.ClientID(c.ClientID)}
+	return append([]kgo.Opt{kgo.SeedBrokers(brokers...), kgo.ClientID(c.ClientID)}, c.franzSecurity()...)
 }
 
 // Admin connects a sarama cluster admin to brokers, as client id
