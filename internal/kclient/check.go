@@ -116,7 +116,9 @@ func (e *handshakeError) Unwrap() error { return e.err }
 // saslRefused is a connection the broker dropped during SASL.
 type saslRefused struct{ err error }
 
-func (e *saslRefused) Error() string { return "connection dropped during SASL authentication: " + e.err.Error() }
+func (e *saslRefused) Error() string {
+	return "connection dropped during SASL authentication: " + e.err.Error()
+}
 func (e *saslRefused) Unwrap() error { return e.err }
 
 // lastRequest is a franz-go hook that keeps the key of the last request

@@ -61,7 +61,9 @@ func TestCheck(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	users := func(mech string) []broker.User { return []broker.User{{Mechanism: mech, Name: testUser, Password: testPassword}} }
+	users := func(mech string) []broker.User {
+		return []broker.User{{Mechanism: mech, Name: testUser, Password: testPassword}}
+	}
 	plaintext := startBroker(t, broker.Options{})
 	scram512 := startBroker(t, broker.Options{Users: users(MechanismSCRAMSHA512)})
 	scram256 := startBroker(t, broker.Options{Users: users(MechanismSCRAMSHA256)})
