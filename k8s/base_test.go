@@ -6,6 +6,7 @@ package k8s
 
 import (
 	"os"
+	"path/filepath"
 	"regexp"
 	"strconv"
 	"testing"
@@ -81,7 +82,7 @@ func TestBaseWorkerDeployment(t *testing.T) {
 	known := settingNames(t)
 	for name := range env {
 		if !known[name] {
-			t.Errorf("env %s is not a tradeflow setting (cmd/tradeflow/config.go)", name)
+			t.Errorf("env %s is not a tradeflow setting (cmd/tradeflow)", name)
 		}
 	}
 
@@ -138,19 +139,25 @@ func TestBaseWorkerDeployment(t *testing.T) {
 }
 
 // settingNames reads the environment variables tradeflow knows from its
-// configuration struct.
+// configuration structs in cmd/tradeflow.
 func settingNames(t *testing.T) map[string]bool {
 	t.Helper()
-	src, err := os.ReadFile("../cmd/tradeflow/config.go")
+	files, err := filepath.Glob("../cmd/tradeflow/*.go")
 	if err != nil {
 		t.Fatal(err)
 	}
 	names := map[string]bool{}
-	for _, m := range regexp.MustCompile(`envconfig:"([A-Z_]+)"`).FindAllSubmatch(src, -1) {
-		names["TRADEFLOW_"+string(m[1])] = true
+	for _, f := range files {
+		src, err := os.ReadFile(f)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, m := range regexp.MustCompile(`envconfig:"([A-Z_]+)"`).FindAllSubmatch(src, -1) {
+			names["TRADEFLOW_"+string(m[1])] = true
+		}
 	}
 	if len(names) < 10 {
-		t.Fatalf("found %d settings in cmd/tradeflow/config.go; the pattern is out of date", len(names))
+		t.Fatalf("found %d settings in cmd/tradeflow; the pattern is out of date", len(names))
 	}
 	return names
 }

@@ -1,6 +1,7 @@
 package views
 
 import (
+	"crypto/subtle"
 	"encoding/json"
 	"errors"
 	"math"
@@ -28,14 +29,18 @@ type API struct {
 	Gatherer prometheus.Gatherer
 	// Profiling mounts net/http/pprof under /debug/pprof/.
 	Profiling bool
+	// Token, when set, is required as "Authorization: Bearer <Token>" on
+	// the query API (/v1/...); metrics and probes stay open for scrapers
+	// and kubelets.
+	Token string
 }
 
 // Handler routes the API.
 func (a *API) Handler() http.Handler {
 	mux := http.NewServeMux()
-	mux.HandleFunc("GET /v1/counts/{symbol}", a.counts)
-	mux.HandleFunc("GET /v1/tables", a.tables)
-	mux.HandleFunc("GET /v1/tables/{table}", a.table)
+	mux.Handle("GET /v1/counts/{symbol}", a.authorized(a.counts))
+	mux.Handle("GET /v1/tables", a.authorized(a.tables))
+	mux.Handle("GET /v1/tables/{table}", a.authorized(a.table))
 	mux.Handle("GET /metrics", promhttp.HandlerFor(a.Gatherer, promhttp.HandlerOpts{}))
 	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, _ *http.Request) {
 		writeJSON(w, http.StatusOK, map[string]string{"status": "ok"})
@@ -57,6 +62,24 @@ func (a *API) Handler() http.Handler {
 		writeJSON(w, http.StatusNotFound, map[string]string{"error": "no such endpoint: " + r.Method + " " + r.URL.Path})
 	})
 	return mux
+}
+
+// authorized requires the bearer token, when there is one, compared in
+// constant time.
+func (a *API) authorized(h http.HandlerFunc) http.Handler {
+	if a.Token == "" {
+		return h
+	}
+	want := []byte("Bearer " + a.Token)
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		got := []byte(r.Header.Get("Authorization"))
+		if subtle.ConstantTimeCompare(got, want) != 1 {
+			w.Header().Set("WWW-Authenticate", `Bearer realm="tradeflow"`)
+			writeError(w, http.StatusUnauthorized, errors.New("missing or wrong bearer token (Authorization: Bearer <TRADEFLOW_HTTP_TOKEN>)"))
+			return
+		}
+		h(w, r)
+	})
 }
 
 type countsResponse struct {

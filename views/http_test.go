@@ -259,3 +259,42 @@ func TestMetricsEndpoint(t *testing.T) {
 		t.Errorf("body does not serve the registry:\n%s", body)
 	}
 }
+
+// With a token, the query API wants it as a bearer token; metrics and
+// probes stay open.
+func TestBearerToken(t *testing.T) {
+	api := newAPI(testStore())
+	api.Token = "t0ken-value"
+	h := api.Handler()
+	do := func(target, auth string) int {
+		t.Helper()
+		rec := httptest.NewRecorder()
+		req := httptest.NewRequest(http.MethodGet, target, nil)
+		if auth != "" {
+			req.Header.Set("Authorization", auth)
+		}
+		h.ServeHTTP(rec, req)
+		if rec.Code == http.StatusUnauthorized {
+			if !strings.Contains(rec.Body.String(), `"error"`) || strings.Contains(rec.Body.String(), api.Token) || rec.Header().Get("WWW-Authenticate") == "" {
+				t.Errorf("401 body %s: want a JSON error without the token, and WWW-Authenticate", rec.Body)
+			}
+		}
+		return rec.Code
+	}
+	for _, target := range []string{"/v1/counts/ZVV", "/v1/tables", "/v1/tables/COMPLETED_PER_MINUTE?symbol=ZVV"} {
+		if code := do(target, ""); code != http.StatusUnauthorized {
+			t.Errorf("GET %s without a token: %d, want 401", target, code)
+		}
+		if code := do(target, "Bearer wrong"); code != http.StatusUnauthorized {
+			t.Errorf("GET %s with a wrong token: %d, want 401", target, code)
+		}
+		if code := do(target, "Bearer t0ken-value"); code != http.StatusOK {
+			t.Errorf("GET %s with the token: %d, want 200", target, code)
+		}
+	}
+	for _, target := range []string{"/metrics", "/healthz", "/readyz"} {
+		if code := do(target, ""); code != http.StatusOK {
+			t.Errorf("GET %s without a token: %d, want 200 (open to probes and scrapers)", target, code)
+		}
+	}
+}

@@ -7,6 +7,7 @@ import (
 	"context"
 	"fmt"
 	"net/http"
+	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/collectors"
@@ -98,8 +99,17 @@ func (w *Worker) Run(ctx context.Context) error {
 	return g.Wait()
 }
 
-// EnsureTopics connects an admin client and creates missing topics.
+// connectCheckWithin bounds the start-up connection check: a wrong
+// password or a TLS mismatch is reported well within 15 s.
+const connectCheckWithin = 12 * time.Second
+
+// EnsureTopics checks that both Kafka clients can connect and authenticate
+// (kclient.Config.Check), then connects an admin client and creates
+// missing topics.
 func EnsureTopics(brokers []string, kc kclient.Config, plan processor.TopicPlan) error {
+	if err := kc.Check(context.Background(), brokers, connectCheckWithin); err != nil {
+		return err
+	}
 	admin, err := kc.Admin(brokers)
 	if err != nil {
 		return err

@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"crypto/tls"
 	"errors"
 	"flag"
 	"fmt"
@@ -24,6 +25,15 @@ import (
 func cmdRun(ctx context.Context, cfg Config, log *slog.Logger) error {
 	brokers := cfg.Brokers
 	if len(brokers) == 0 {
+		// The process's own clients authenticate as the embedded
+		// broker's user unless told otherwise.
+		if cfg.SASLMechanism == "" && len(cfg.brokerUsers) > 0 {
+			u := cfg.brokerUsers[0]
+			cfg.SASLMechanism, cfg.SASLUsername, cfg.SASLPassword = u.Mechanism, u.Name, cfg.EmbeddedPassword
+		}
+		if cfg.brokerTLS != nil && cfg.clientTLS == nil {
+			return errors.New("the embedded broker speaks TLS (TRADEFLOW_EMBEDDED_TLS_CERT_FILE): set TRADEFLOW_TLS_ENABLED and TRADEFLOW_TLS_CA_FILE for its certificate")
+		}
 		b, err := startBroker(cfg)
 		if err != nil {
 			return err
@@ -83,6 +93,8 @@ func startBroker(cfg Config) (*broker.Broker, error) {
 		Advertised: cfg.EmbeddedAdvertised,
 		DataDir:    filepath.Join(cfg.DataDir, "broker"),
 		Partitions: int(cfg.Partitions),
+		Users:      cfg.brokerUsers,
+		TLS:        cfg.brokerTLS,
 	})
 }
 
@@ -120,18 +132,30 @@ func logFileLimit(cfg Config, log *slog.Logger) {
 // runWorker runs the processor groups, the count view and the HTTP server.
 func runWorker(ctx context.Context, cfg Config, log *slog.Logger, brokers []string, extra ...component) error {
 	logFileLimit(cfg, log)
+	cfg.warn(log)
+	log.Info("kafka security", "sasl", cfg.SASLMechanism, "tls", cfg.TLSEnabled)
 	o := cfg.workerOptions(brokers, log)
 	w, err := worker.New(o)
 	if err != nil {
 		return err
 	}
 	w.API.Profiling = cfg.Pprof
+	w.API.Token = cfg.HTTPToken.Reveal()
 	ln, err := net.Listen("tcp", cfg.HTTPAddr)
 	if err != nil {
 		return fmt.Errorf("TRADEFLOW_HTTP_ADDR: %w", err)
 	}
-	log.Info("serving HTTP", "addr", ln.Addr().String(), "brokers", brokers)
 	srv := &http.Server{Handler: w.Handler(), ReadHeaderTimeout: 5 * time.Second}
+	if cfg.HTTPTLSCertFile != "" {
+		cert, err := tls.LoadX509KeyPair(cfg.HTTPTLSCertFile, cfg.HTTPTLSKeyFile)
+		if err != nil {
+			ln.Close()
+			return fmt.Errorf("TRADEFLOW_HTTP_TLS_CERT_FILE: %w", err)
+		}
+		srv.TLSConfig = &tls.Config{Certificates: []tls.Certificate{cert}, MinVersion: tls.VersionTLS12}
+		ln = tls.NewListener(ln, srv.TLSConfig)
+	}
+	log.Info("serving HTTP", "addr", ln.Addr().String(), "https", cfg.HTTPTLSCertFile != "", "token_required", cfg.HTTPToken != "", "brokers", brokers)
 	comps := append([]component{
 		{"processors and views", w.Run},
 		{"http server", func(ctx context.Context) error {

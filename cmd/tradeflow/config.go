@@ -43,6 +43,7 @@ type Config struct {
 	ClientID           string        `envconfig:"CLIENT_ID" default:"tradeflow" desc:"Kafka client id prefix"`
 	Pprof              bool          `envconfig:"PPROF" default:"false" desc:"serve Go's profiler under /debug/pprof/ on the HTTP address"`
 	LogLevel           string        `envconfig:"LOG_LEVEL" default:"info" desc:"debug, info, warn or error"`
+	Security
 }
 
 // loadConfig reads the environment and validates it; errors name the
@@ -52,7 +53,7 @@ func loadConfig() (Config, error) {
 	if err := envconfig.Process(envPrefix, &c); err != nil {
 		return c, fmt.Errorf("configuration: %w", err)
 	}
-	return c, c.validate()
+	return c, errors.Join(c.Security.resolve(), c.validate())
 }
 
 func env(name string) string { return envPrefix + "_" + name }
@@ -164,11 +165,12 @@ func unjoin(err error) []error {
 	return []error{err}
 }
 
-// printConfig prints every setting: its variable, default and meaning.
+// printConfig prints every setting: its variable, value, default and
+// meaning. A secret's value is <set> or <unset> (kclient.Secret).
 func printConfig(c Config) error {
 	w := tabwriter.NewWriter(os.Stdout, 0, 4, 2, ' ', 0)
-	fmt.Fprintln(w, "VARIABLE\tDEFAULT\tMEANING")
-	err := envconfig.Usagef(envPrefix, &c, w, "{{range .}}{{usage_key .}}\t{{usage_default .}}\t{{usage_description .}}\n{{end}}")
+	fmt.Fprintln(w, "VARIABLE\tVALUE\tDEFAULT\tMEANING")
+	err := envconfig.Usagef(envPrefix, &c, w, "{{range .}}{{usage_key .}}\t{{.Field}}\t{{usage_default .}}\t{{usage_description .}}\n{{end}}")
 	if err != nil {
 		return err
 	}
@@ -178,7 +180,7 @@ func printConfig(c Config) error {
 // kafka is every client's connection configuration for clientID, speaking
 // the configured protocol version (validated in validate).
 func (c Config) kafka(clientID string) kclient.Config {
-	kc := kclient.Config{ClientID: clientID}
+	kc := kclient.Config{ClientID: clientID, TLS: c.clientTLS, SASL: c.sasl()}
 	if v, err := sarama.ParseKafkaVersion(c.KafkaVersion); err == nil {
 		kc.Version = v
 	}
