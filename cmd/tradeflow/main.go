@@ -19,7 +19,8 @@ commands:
   worker    the processor groups and the HTTP server against TRADEFLOW_BROKERS
   broker    the embedded broker alone
   datagen   produce Datagen-like trades and users [-count N] [-rate R]
-  config    print every setting, its variable, default and meaning
+  config    print every setting, its variable, value, default and meaning
+  version   print the version, and the Go, goka, sarama and franz-go versions
   bench     benchmark against the embedded broker, print figures [-trades N] [-scenarios list] (-h: all flags)
 `
 
@@ -33,6 +34,10 @@ func run(ctx context.Context, args []string) int {
 	if len(args) == 0 {
 		fmt.Fprint(os.Stderr, usage)
 		return 2
+	}
+	if args[0] == "version" {
+		printVersion(os.Stdout)
+		return 0
 	}
 	cfg, err := loadConfig()
 	if args[0] == "config" {
