@@ -26,7 +26,7 @@ test-go:
 # A small benchmark run, to prove the benchmark works; speed figures never
 # fail it (BENCHMARKS.md has the real runs).
 bench-smoke:
-	set -o pipefail; $(GO) run ./cmd/tradeflow bench -trades 20000 -restore 20000 -latency-duration 3s \
+	set -o pipefail; $(GO) run ./cmd/tradeflow-bench -trades 20000 -restore 20000 -latency-duration 3s \
 	  -partitions-large 50 -wrk-duration 2s -http-backlog 5000 2>&1 | grep -v '^20[0-9][0-9]/'
 
 # The Kafka Streams peer's own tests (the rules, input by input).

@@ -13,12 +13,10 @@ import (
 	"time"
 )
 
-// The quickstarts' value ranges.
-var (
-	Symbols  = []string{"ZBZX", "ZJZZT", "ZTEST", "ZVV", "ZVZZT", "ZWZZT", "ZXZZT"}
-	Accounts = []string{"ABC123", "LMN456", "XYZ789"}
-	Genders  = []string{"MALE", "FEMALE", "OTHER"}
-)
+// The quickstarts' value ranges: symbols, accounts and genders.
+func Symbols() []string  { return []string{"ZBZX", "ZJZZT", "ZTEST", "ZVV", "ZVZZT", "ZWZZT", "ZXZZT"} }
+func accounts() []string { return []string{"ABC123", "LMN456", "XYZ789"} }
+func genders() []string  { return []string{"MALE", "FEMALE", "OTHER"} }
 
 const (
 	users             = 9
@@ -52,11 +50,14 @@ type Options struct {
 }
 
 // Generator makes Datagen records.
-type Generator struct{ rng *rand.Rand }
+type Generator struct {
+	rng                        *rand.Rand
+	symbols, accounts, genders []string
+}
 
 // New returns a generator seeded with seed.
 func New(seed uint64) *Generator {
-	return &Generator{rng: rand.New(rand.NewPCG(seed, seed^0x9e3779b97f4a7c15))}
+	return &Generator{rng: rand.New(rand.NewPCG(seed, seed^0x9e3779b97f4a7c15)), symbols: Symbols(), accounts: accounts(), genders: genders()}
 }
 
 // Trade is a STOCK_TRADES value and its key (the symbol).
@@ -65,13 +66,13 @@ func (g *Generator) Trade() (key string, value []byte) {
 	if g.rng.IntN(2) == 1 {
 		side = "SELL"
 	}
-	sym := Symbols[g.rng.IntN(len(Symbols))]
+	sym := g.symbols[g.rng.IntN(len(g.symbols))]
 	v, _ := json.Marshal(map[string]any{ // a map of plain values cannot fail to marshal
 		"side":     side,
 		"quantity": 1 + g.rng.IntN(4999),
 		"symbol":   sym,
 		"price":    5 + g.rng.IntN(995),
-		"account":  Accounts[g.rng.IntN(len(Accounts))],
+		"account":  g.accounts[g.rng.IntN(len(g.accounts))],
 		"userid":   fmt.Sprintf("User_%d", 1+g.rng.IntN(users)),
 	})
 	return sym, v
@@ -84,7 +85,7 @@ func (g *Generator) User(n int) (key string, value []byte) {
 		"registertime": registerTimeFirst + g.rng.Int64N(registerTimeLast-registerTimeFirst+1),
 		"userid":       id,
 		"regionid":     fmt.Sprintf("Region_%d", 1+g.rng.IntN(9)),
-		"gender":       Genders[g.rng.IntN(len(Genders))],
+		"gender":       g.genders[g.rng.IntN(len(g.genders))],
 	})
 	return id, v
 }

@@ -15,6 +15,8 @@ import (
 	"time"
 
 	"github.com/twmb/franz-go/pkg/kgo"
+
+	"github.com/tradeflow/tradeflow/internal/testkit"
 )
 
 // chaosPlan sizes a chaos run.
@@ -556,8 +558,8 @@ worker logs (%d processes): %s`,
 		len(c.wl.Trades), c.wl.Valid, c.wl.Bad, c.prod.acked(), c.prod.failed(), brokerLost, brokerDup,
 		len(truth), counted, c.workers[0].name(), c.workers[0].store(), lost, doubled, others, clStale, clLost, clDoubled,
 		strings.Join(c.faults, "\n  "), strings.Join(lines, "\n"),
-		median(kill), slices.Max(append(kill, 0)).Round(10*time.Millisecond), takeoverLimitKill,
-		median(term), slices.Max(append(term, 0)).Round(10*time.Millisecond), takeoverLimitTerm,
+		testkit.Median(kill).Round(10*time.Millisecond), slices.Max(append(kill, 0)).Round(10*time.Millisecond), takeoverLimitKill,
+		testkit.Median(term).Round(10*time.Millisecond), slices.Max(append(term, 0)).Round(10*time.Millisecond), takeoverLimitTerm,
 		len(c.unexpected), len(c.termExits), len(c.logs), c.scanLogs())
 
 	if lost != 0 || doubled != 0 {
@@ -655,15 +657,6 @@ func (c *chaos) scanLogs() string {
 	return strings.Join(out, ", ")
 }
 
-func median(ds []time.Duration) time.Duration {
-	if len(ds) == 0 {
-		return 0
-	}
-	s := slices.Clone(ds)
-	slices.Sort(s)
-	return s[len(s)/2].Round(10 * time.Millisecond)
-}
-
 func firstLines(s string, n int) string {
 	lines := strings.Split(s, "\n")
 	if len(lines) > n {
@@ -677,28 +670,12 @@ func firstLines(s string, n int) string {
 func (c *chaos) awaitServed(w *chaosWorker, want map[winKey]tally, within time.Duration) map[winKey]tally {
 	deadline := time.Now().Add(within)
 	for {
-		got := servedOf(c.t, w.http, c.wl.Symbols)
+		got := served(c.t, w.http, c.wl.Symbols...)
 		if diff(got, want) == "" || time.Now().After(deadline) {
 			return got
 		}
 		time.Sleep(500 * time.Millisecond)
 	}
-}
-
-// servedOf reads the windows of syms from a worker's HTTP API.
-func servedOf(tb testing.TB, addr string, syms []string) map[winKey]tally {
-	tb.Helper()
-	got := map[winKey]tally{}
-	for _, s := range syms {
-		var cj countsJSON
-		if code := getJSON(tb, addr, "/v1/counts/"+s, &cj); code != 200 {
-			tb.Fatalf("GET /v1/counts/%s: status %d", s, code)
-		}
-		for _, w := range cj.Windows {
-			got[winKey{s, w.WindowStart}] = tally{w.Completed, w.Pending, w.Flagged, w.Rejected}
-		}
-	}
-	return got
 }
 
 // readBack finds where each trade (by tid) is in stocktrade: once, unless

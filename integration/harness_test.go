@@ -22,6 +22,8 @@ import (
 
 	"github.com/twmb/franz-go/pkg/kadm"
 	"github.com/twmb/franz-go/pkg/kgo"
+
+	"github.com/tradeflow/tradeflow/internal/testkit"
 )
 
 var binary string // the tradeflow binary, built once
@@ -233,38 +235,15 @@ func (c *cluster) clean(tb testing.TB) {
 			topics = append(topics, t)
 		}
 	}
-	c.deleteTopics(ctx, tb, topics)
+	c.deleteTopics(ctx, tb, topics...)
 }
 
 // deleteTopics deletes topics and waits until the cluster no longer lists
-// them (deletion is asynchronous on Apache Kafka).
-func (c *cluster) deleteTopics(ctx context.Context, tb testing.TB, topics []string) {
+// them.
+func (c *cluster) deleteTopics(ctx context.Context, tb testing.TB, topics ...string) {
 	tb.Helper()
-	if len(topics) == 0 {
-		return
-	}
-	if _, err := c.Admin.DeleteTopics(ctx, topics...); err != nil {
-		tb.Fatalf("delete topics %v: %v", topics, err)
-	}
-	for {
-		td, err := c.Admin.ListTopics(ctx)
-		if err != nil {
-			tb.Fatalf("list topics: %v", err)
-		}
-		left := 0
-		for _, t := range topics {
-			if td.Has(t) {
-				left++
-			}
-		}
-		if left == 0 {
-			return
-		}
-		select {
-		case <-ctx.Done():
-			tb.Fatalf("topics %v still exist after deletion", topics)
-		case <-time.After(200 * time.Millisecond):
-		}
+	if err := testkit.DeleteTopics(ctx, c.Admin, topics...); err != nil {
+		tb.Fatal(err)
 	}
 }
 

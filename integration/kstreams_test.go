@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"net/url"
 	"os"
 	"os/exec"
 	"sort"
@@ -17,6 +16,8 @@ import (
 	"github.com/twmb/franz-go/pkg/kadm"
 	"github.com/twmb/franz-go/pkg/kerr"
 	"github.com/twmb/franz-go/pkg/kgo"
+
+	"github.com/tradeflow/tradeflow/internal/testkit"
 )
 
 // kstreamsCounts is the Kafka Streams peer's output topic.
@@ -75,7 +76,7 @@ func TestKafkaStreamsPeer(t *testing.T) {
 	var got map[winKey]tally
 	deadline := time.Now().Add(2 * time.Minute)
 	for {
-		got = servedSymbols(t, wk.HTTP, syms)
+		got = served(t, wk.HTTP, syms...)
 		if diff(merged(got), truth) == "" {
 			break
 		}
@@ -94,7 +95,7 @@ func TestKafkaStreamsPeer(t *testing.T) {
 			syms = append(syms, s)
 		}
 	}
-	got = servedSymbols(t, wk.HTTP, syms) // symbols only the peer saw, too
+	got = served(t, wk.HTTP, syms...) // symbols only the peer saw, too
 	if d := diff(got, peerCounts); d != "" {
 		t.Fatalf("tradeflow (got) and Kafka Streams (want) differ:\n%s", d)
 	}
@@ -129,22 +130,6 @@ func contains(s []string, v string) bool {
 		}
 	}
 	return false
-}
-
-// servedSymbols is served for the symbols syms.
-func servedSymbols(tb testing.TB, addr string, syms []string) map[winKey]tally {
-	tb.Helper()
-	got := map[winKey]tally{}
-	for _, s := range syms {
-		var c countsJSON
-		if code := getJSON(tb, addr, "/v1/counts/"+url.PathEscape(s), &c); code != 200 {
-			tb.Fatalf("GET /v1/counts/%s: status %d", s, code)
-		}
-		for _, w := range c.Windows {
-			got[winKey{s, w.WindowStart}] = tally{w.Completed, w.Pending, w.Flagged, w.Rejected}
-		}
-	}
-	return got
 }
 
 // edgeCases are records on the edges of validity, beyond the workload's,
@@ -239,7 +224,7 @@ func startKstreams(tb testing.TB, jar, brokers, appID string) *kstreamsPeer {
 	if err != nil {
 		tb.Fatal(err)
 	}
-	cmd := exec.Command("java", "-Xmx512m", "-jar", jar, "--bootstrap-servers", brokers,
+	cmd := testkit.PeerCommand([]string{"-Xmx512m"}, jar, "--bootstrap-servers", brokers,
 		"--application-id", appID, "--state-dir", tb.TempDir(), "--until-idle", "5")
 	cmd.Stdout, cmd.Stderr = logf, logf
 	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
@@ -276,12 +261,11 @@ func (p *kstreamsPeer) wait(tb testing.TB, within time.Duration) string {
 		tb.Fatalf("the Kafka Streams peer did not finish within %v", within)
 	}
 	b, _ := os.ReadFile(p.log)
-	for _, l := range strings.Split(string(b), "\n") {
-		if strings.HasPrefix(l, "kstreams: trades=") {
-			return l
-		}
+	raw, _, err := testkit.PeerSummary(string(b))
+	if err != nil {
+		return "(no summary line)"
 	}
-	return "(no summary line)"
+	return "kstreams: " + raw
 }
 
 func (p *kstreamsPeer) dumpLog(tb testing.TB) {
@@ -416,5 +400,5 @@ func (c *cluster) deleteKstreams(tb testing.TB) {
 			topics = append(topics, t)
 		}
 	}
-	c.deleteTopics(ctx, tb, topics)
+	c.deleteTopics(ctx, tb, topics...)
 }

@@ -5,25 +5,24 @@ import (
 	"encoding/json"
 	"fmt"
 	"math/rand/v2"
-	"net/url"
+	"net/http"
 	"sort"
 	"strings"
 	"testing"
 	"time"
 
 	"github.com/twmb/franz-go/pkg/kgo"
+
+	"github.com/tradeflow/tradeflow/internal/testkit"
 )
 
 var symbols = []string{"ZBZX", "ZJZZT", "ZTEST", "ZVV", "ZVZZT", "ZWZZT", "ZXZZT"}
 
-// winKey names one symbol's window.
-type winKey struct {
-	Symbol string
-	Start  int64
-}
+// winKey names one symbol's window (a testkit.Window).
+type winKey testkit.Window
 
-// tally is a window's counts per disposition.
-type tally struct{ Completed, Pending, Flagged, Rejected int64 }
+// tally is a window's counts per disposition (a testkit.Tally).
+type tally testkit.Tally
 
 // workload is input with its ground truth, computed here from the rules as
 // DESIGN.md states them (flag rate 0), independently of tradeflow's code.
@@ -124,31 +123,24 @@ func newWorkload(seed uint64, n int, textOnly ...bool) *workload {
 	return w
 }
 
-type countsJSON struct {
-	Symbol  string `json:"symbol"`
-	Windows []struct {
-		WindowStart, WindowEnd                int64
-		Completed, Pending, Flagged, Rejected int64
-	} `json:"windows"`
-}
-
-// served reads every symbol's windows from a worker's HTTP API.
-func served(tb testing.TB, addr string) map[winKey]tally {
+// served reads the windows of syms (default: the workload's symbols)
+// from a worker's HTTP API.
+func served(tb testing.TB, addr string, syms ...string) map[winKey]tally {
 	tb.Helper()
-	got := map[winKey]tally{}
-	for _, s := range symbols {
-		var c countsJSON
-		if code := getJSON(tb, addr, "/v1/counts/"+url.PathEscape(s), &c); code != 200 {
-			tb.Fatalf("GET /v1/counts/%s: status %d", s, code)
-		}
-		for _, w := range c.Windows {
-			if w.WindowEnd != w.WindowStart+60_000 {
-				tb.Fatalf("window %d ends at %d", w.WindowStart, w.WindowEnd)
-			}
-			got[winKey{s, w.WindowStart}] = tally{w.Completed, w.Pending, w.Flagged, w.Rejected}
-		}
+	if len(syms) == 0 {
+		syms = symbols
 	}
-	return got
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	got, err := testkit.Served(ctx, http.DefaultClient, addr, syms)
+	if err != nil {
+		tb.Fatal(err)
+	}
+	out := make(map[winKey]tally, len(got))
+	for k, v := range got {
+		out[winKey(k)] = tally(v)
+	}
+	return out
 }
 
 // diff lists the windows where got and want differ.

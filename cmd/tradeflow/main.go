@@ -21,7 +21,6 @@ commands:
   datagen   produce Datagen-like trades and users [-count N] [-rate R]
   config    print every setting, its variable, value, default and meaning
   version   print the version, and the Go, goka, sarama and franz-go versions
-  bench     benchmark against the embedded broker, print figures [-trades N] [-scenarios list] (-h: all flags)
 `
 
 func main() {
@@ -65,8 +64,6 @@ func run(ctx context.Context, args []string) int {
 		err = cmdBroker(ctx, cfg, log)
 	case "datagen":
 		err = cmdDatagen(ctx, cfg, log, args[1:])
-	case "bench":
-		err = cmdBench(ctx, cfg, log, args[1:])
 	case "-h", "--help", "help":
 		fmt.Print(usage)
 		return 0

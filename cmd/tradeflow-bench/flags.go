@@ -9,13 +9,14 @@ import (
 	"strconv"
 	"strings"
 
-	"github.com/tradeflow/tradeflow/bench"
+	"github.com/tradeflow/tradeflow/internal/bench"
 	"github.com/tradeflow/tradeflow/internal/store"
 	"github.com/tradeflow/tradeflow/settlement"
 )
 
-// cmdBench runs the benchmark and prints its figures on stdout.
-func cmdBench(ctx context.Context, cfg Config, log *slog.Logger, args []string) error {
+// runBench parses the flags, runs the benchmark and prints its figures on
+// stdout.
+func runBench(ctx context.Context, cfg settings, log *slog.Logger, args []string) error {
 	o := bench.DefaultOptions()
 	fs := flag.NewFlagSet("bench", flag.ContinueOnError)
 	fs.Int64Var(&o.Trades, "trades", o.Trades, "trades pre-produced for the drain, copy and kstreams scenarios")
@@ -28,7 +29,7 @@ func cmdBench(ctx context.Context, cfg Config, log *slog.Logger, args []string) 
 	fs.IntVar(&o.WrkThreads, "wrk-threads", o.WrkThreads, "wrk threads (-t) in the http scenario")
 	fs.IntVar(&o.WrkConnections, "wrk-connections", o.WrkConnections, "wrk connections (-c) in the http scenario; at least -wrk-threads")
 	fs.Int64Var(&o.HTTPBacklog, "http-backlog", o.HTTPBacklog, "trades drained before wrk starts (at most -trades)")
-	scenarios := fs.String("scenarios", strings.Join(bench.Scenarios, ","), "comma-separated scenarios to run")
+	scenarios := fs.String("scenarios", strings.Join(bench.Scenarios(), ","), "comma-separated scenarios to run")
 	fs.StringVar(&o.CPUProfile, "cpuprofile", "", "write a CPU profile of the drain scenario to this file")
 	storeFlag := fs.String("store", cfg.StateStore, "where workers keep tables: memory or leveldb (default: TRADEFLOW_STATE_STORE)")
 	fs.BoolVar(&o.BrokerInMemory, "broker-memory", false, "the embedded broker keeps its log in memory instead of a temp dir (RSS then includes the log)")
@@ -43,7 +44,7 @@ func cmdBench(ctx context.Context, cfg Config, log *slog.Logger, args []string) 
 		if errors.Is(err, flag.ErrHelp) {
 			return nil
 		}
-		return err
+		return usageError{err}
 	}
 	o.Scenarios = strings.Split(*scenarios, ",")
 	if *kafka != "" {

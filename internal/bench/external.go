@@ -5,13 +5,13 @@ import (
 	"errors"
 	"fmt"
 	"os"
-	"slices"
 	"strings"
 	"time"
 
 	"github.com/twmb/franz-go/pkg/kadm"
 	"github.com/twmb/franz-go/pkg/kerr"
 
+	"github.com/tradeflow/tradeflow/internal/testkit"
 	"github.com/tradeflow/tradeflow/processor"
 )
 
@@ -182,32 +182,7 @@ func (c *cluster) deleteGroups(ctx context.Context, wait time.Duration, groups .
 // deleteTopics deletes the topics that exist and waits until the broker
 // no longer lists them.
 func (c *cluster) deleteTopics(ctx context.Context, topics ...string) error {
-	td, err := c.adm.ListTopics(ctx)
-	if err != nil {
-		return fmt.Errorf("list topics: %w", err)
-	}
-	topics = slices.DeleteFunc(slices.Clone(topics), func(t string) bool { return !td.Has(t) })
-	if len(topics) == 0 {
-		return nil
-	}
-	resp, err := c.adm.DeleteTopics(ctx, topics...)
-	if err != nil {
-		return fmt.Errorf("delete topics %v: %w", topics, err)
-	}
-	if err := resp.Error(); err != nil && !errors.Is(err, kerr.UnknownTopicOrPartition) {
-		return fmt.Errorf("delete topics %v: %w", topics, err)
-	}
-	_, err = poll(ctx, 100*time.Millisecond, func() (bool, error) {
-		td, err := c.adm.ListTopics(ctx)
-		if err != nil {
-			return false, err
-		}
-		return !slices.ContainsFunc(topics, td.Has), nil
-	}, time.Now())
-	if err != nil {
-		return fmt.Errorf("topics %v still listed after deletion: %w", topics, err)
-	}
-	return nil
+	return testkit.DeleteTopics(ctx, c.adm, topics...)
 }
 
 // awaitLeaders waits until every partition of the topics has a leader.

@@ -1,13 +1,12 @@
 package bench
 
 import (
-	"encoding/json"
-	"fmt"
+	"context"
 	"net"
 	"net/http"
 	"time"
 
-	"github.com/tradeflow/tradeflow/views"
+	"github.com/tradeflow/tradeflow/internal/testkit"
 )
 
 // serve runs h on a free loopback port until stop is called.
@@ -24,23 +23,13 @@ func serve(h http.Handler) (addr string, stop func(), err error) {
 // countOverHTTP is a symbol's total count as GET /v1/counts/{symbol}
 // answers it.
 func countOverHTTP(cl *http.Client, addr, symbol string) (int64, error) {
-	resp, err := cl.Get("http://" + addr + "/v1/counts/" + symbol)
+	ws, err := testkit.Served(context.Background(), cl, addr, []string{symbol})
 	if err != nil {
 		return 0, err
 	}
-	defer resp.Body.Close()
-	if resp.StatusCode != http.StatusOK {
-		return 0, fmt.Errorf("GET /v1/counts/%s: %s", symbol, resp.Status)
-	}
-	var body struct {
-		Windows []views.Window `json:"windows"`
-	}
-	if err := json.NewDecoder(resp.Body).Decode(&body); err != nil {
-		return 0, fmt.Errorf("GET /v1/counts/%s: %w", symbol, err)
-	}
 	var n int64
-	for _, w := range body.Windows {
-		n += w.Completed + w.Pending + w.Flagged + w.Rejected
+	for _, t := range ws {
+		n += t.Total()
 	}
 	return n, nil
 }

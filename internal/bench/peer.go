@@ -13,6 +13,8 @@ import (
 	"sync"
 	"syscall"
 	"time"
+
+	"github.com/tradeflow/tradeflow/internal/testkit"
 )
 
 // clockTick is USER_HZ, the unit of /proc/PID/stat CPU times (100 on every
@@ -36,8 +38,7 @@ type peer struct {
 // startPeer starts `java JVM... -jar JAR ARGS...` with its stderr in dir
 // and samples its VmHWM and CPU time every 100 ms until it exits.
 func startPeer(o Options, dir, name string, args []string) (*peer, error) {
-	argv := append(append(append([]string(nil), o.KStreamsJVM...), "-jar", o.KStreamsJar), args...)
-	p := &peer{cmd: exec.Command("java", argv...), errPath: filepath.Join(dir, name+".stderr"), done: make(chan struct{})}
+	p := &peer{cmd: testkit.PeerCommand(o.KStreamsJVM, o.KStreamsJar, args...), errPath: filepath.Join(dir, name+".stderr"), done: make(chan struct{})}
 	errFile, err := os.Create(p.errPath)
 	if err != nil {
 		return nil, err
@@ -145,20 +146,8 @@ type summary struct {
 }
 
 func parseSummary(out string) (summary, error) {
-	for _, line := range strings.Split(strings.TrimSpace(out), "\n") {
-		rest, ok := strings.CutPrefix(line, "kstreams: ")
-		if !ok {
-			continue
-		}
-		s := summary{raw: rest, kv: map[string]string{}}
-		for _, f := range strings.Fields(rest) {
-			if k, v, ok := strings.Cut(f, "="); ok {
-				s.kv[k] = v
-			}
-		}
-		return s, nil
-	}
-	return summary{}, fmt.Errorf("no summary line in the peer's output %q", out)
+	raw, kv, err := testkit.PeerSummary(out)
+	return summary{raw: raw, kv: kv}, err
 }
 
 func (s summary) int(key string) int64 {

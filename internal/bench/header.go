@@ -19,7 +19,7 @@ import (
 // partitions holds thousands of LevelDB files.
 func (b *bench) printHeader() {
 	o := b.o
-	b.printf("tradeflow bench  %s\n", time.Now().UTC().Format(time.RFC3339))
+	b.printf("tradeflow-bench  %s\n", time.Now().UTC().Format(time.RFC3339))
 	b.printf("machine   cpu %q, %d cores, GOMAXPROCS %d, %s, memory %s, kernel %s, load %s\n",
 		procField("/proc/cpuinfo", "model name"), runtime.NumCPU(), runtime.GOMAXPROCS(0), runtime.Version(),
 		procField("/proc/meminfo", "MemTotal"), readTrim("/proc/sys/kernel/osrelease"), readTrim("/proc/loadavg"))

@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -12,6 +11,7 @@ import (
 	"github.com/twmb/franz-go/pkg/kadm"
 
 	"github.com/tradeflow/tradeflow/datagen"
+	"github.com/tradeflow/tradeflow/internal/testkit"
 	"github.com/tradeflow/tradeflow/processor"
 )
 
@@ -40,20 +40,13 @@ func (r *peerResult) rate(runs []sideRun) float64 {
 	return median(runs, func(s sideRun) float64 { return float64(r.Trades) / s.Elapsed.Seconds() })
 }
 
-// median of f over runs; the mean of the middle two for an even count.
+// median of f over runs (testkit.Median).
 func median(runs []sideRun, f func(sideRun) float64) float64 {
 	v := make([]float64, len(runs))
 	for i, r := range runs {
 		v[i] = f(r)
 	}
-	slices.Sort(v)
-	if len(v) == 0 {
-		return 0
-	}
-	if len(v)%2 == 1 {
-		return v[len(v)/2]
-	}
-	return (v[len(v)/2-1] + v[len(v)/2]) / 2
+	return testkit.Median(v)
 }
 
 // peerArgs are the peer's arguments common to every run: the broker, the

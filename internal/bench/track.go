@@ -103,7 +103,7 @@ func (b *bench) measure(ctx context.Context, c *cluster, g *datagen.Generator, t
 		return func(sym string, at time.Time) { m[sym] = append(m[sym], at) }
 	}
 	base := map[string]int64{}
-	for _, sym := range datagen.Symbols {
+	for _, sym := range datagen.Symbols() {
 		base[sym] = t.count(sym)
 	}
 	warm := map[string][]time.Time{}
@@ -145,7 +145,7 @@ func pollHTTP(ctx context.Context, addr string, t *tracker) error {
 	tick := time.NewTicker(pollEvery)
 	defer tick.Stop()
 	for {
-		for _, sym := range datagen.Symbols {
+		for _, sym := range datagen.Symbols() {
 			n, err := countOverHTTP(cl, addr, sym)
 			if err != nil {
 				if ctx.Err() != nil {

@@ -121,7 +121,7 @@ func (c *cluster) pace(ctx context.Context, g *datagen.Generator, rate float64, 
 // visible sums every datagen symbol's counts in the worker's count view.
 func visible(counts *views.Counts) (int64, error) {
 	var n int64
-	for _, sym := range datagen.Symbols {
+	for _, sym := range datagen.Symbols() {
 		ws, err := counts.Windows(sym, math.MinInt64, math.MaxInt64)
 		if err != nil {
 			return 0, err

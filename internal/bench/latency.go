@@ -122,7 +122,7 @@ func (p *poller) run(ctx context.Context, want <-chan map[string]int64) error {
 	var deadline <-chan time.Time
 	for {
 		reached := target != nil
-		for _, sym := range datagen.Symbols {
+		for _, sym := range datagen.Symbols() {
 			n, err := countOverHTTP(p.cl, p.addr, sym)
 			if err != nil {
 				return err

@@ -1,0 +1,60 @@
+package testkit
+
+import (
+	"context"
+	"net/http"
+	"net/http/httptest"
+	"testing"
+	"time"
+)
+
+func TestMedian(t *testing.T) {
+	if got := Median([]float64{3, 1, 2}); got != 2 {
+		t.Errorf("odd: %v", got)
+	}
+	if got := Median([]time.Duration{4, 1, 3, 2}); got != 2 {
+		t.Errorf("even: %v, want the mean of 2 and 3 in integer nanoseconds, 2", got)
+	}
+	if got := Median([]float64{4, 1, 3, 2}); got != 2.5 {
+		t.Errorf("even floats: %v", got)
+	}
+	if got := Median[int64](nil); got != 0 {
+		t.Errorf("none: %v", got)
+	}
+}
+
+func TestPeerSummary(t *testing.T) {
+	raw, f, err := PeerSummary("starting\nkstreams: trades=10 windows=3\n")
+	if err != nil || raw != "trades=10 windows=3" || f["trades"] != "10" || f["windows"] != "3" {
+		t.Fatalf("%q %v %v", raw, f, err)
+	}
+	if _, _, err := PeerSummary("nothing"); err == nil {
+		t.Fatal("no summary line accepted")
+	}
+}
+
+// Served escapes the symbol and refuses an answer that is not a window's.
+func TestServed(t *testing.T) {
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		switch r.URL.EscapedPath() {
+		case "/v1/counts/A%2FB":
+			w.Write([]byte(`{"symbol":"A/B","windows":[{"windowStart":60000,"windowEnd":120000,"completed":1,"pending":2,"flagged":3,"rejected":4}]}`))
+		case "/v1/counts/BAD":
+			w.Write([]byte(`{"symbol":"BAD","windows":[{"windowStart":60000,"windowEnd":60001}]}`))
+		default:
+			http.NotFound(w, r)
+		}
+	}))
+	defer srv.Close()
+	addr := srv.Listener.Addr().String()
+	got, err := Served(context.Background(), srv.Client(), addr, []string{"A/B"})
+	if err != nil || got[Window{"A/B", 60000}] != (Tally{1, 2, 3, 4}) {
+		t.Fatalf("%v %v", got, err)
+	}
+	if _, err := Served(context.Background(), srv.Client(), addr, []string{"BAD"}); err == nil {
+		t.Fatal("a window that is not a minute accepted")
+	}
+	if _, err := Served(context.Background(), srv.Client(), addr, []string{"NONE"}); err == nil {
+		t.Fatal("a 404 accepted")
+	}
+}
