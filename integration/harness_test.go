@@ -131,6 +131,7 @@ func (p *proc) stop() {
 	}
 	select {
 	case err := <-p.done:
+		p.done <- err // for kill, at the test's end
 		if err != nil {
 			p.dumpLog()
 			p.tb.Fatalf("%s exited with %v after SIGTERM", p.cmd.Args[1], err)

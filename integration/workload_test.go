@@ -25,7 +25,7 @@ type winKey testkit.Window
 type tally testkit.Tally
 
 // workload is input with its ground truth, computed here from the rules as
-// DESIGN.md states them (flag rate 0), independently of tradeflow's code.
+// README.md states them (flag rate 0), independently of tradeflow's code.
 type workload struct {
 	Users      []*kgo.Record // users, a malformed one, tombstones
 	Trades     []*kgo.Record // valid and malformed, in produce order

@@ -12,7 +12,7 @@ import java.util.Set;
 import org.apache.kafka.common.utils.Utils;
 
 /**
- * tradeflow's rules (DESIGN.md section 2), free of Kafka Streams: parsing, validity, disposition.
+ * tradeflow's rules (README.md, "Data flow": formats and rules), free of Kafka Streams: parsing, validity, disposition.
  *
  * <p>Validity is that of tradeflow's Go decoder, input by input: settlement/trade.go, which
  * validates with github.com/valyala/fastjson (v1.6.10) and then parses with it. RulesTest runs
