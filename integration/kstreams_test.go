@@ -5,11 +5,10 @@ import (
 	"errors"
 	"fmt"
 	"os"
-	"os/exec"
+	"path/filepath"
 	"sort"
 	"strconv"
 	"strings"
-	"syscall"
 	"testing"
 	"time"
 
@@ -208,37 +207,27 @@ func newEdgeCases(base int64) *edgeCases {
 	return e
 }
 
-// kstreamsPeer is the Kafka Streams peer running as a child process.
-type kstreamsPeer struct {
-	cmd  *exec.Cmd
-	log  string
-	done chan error
-}
+// kstreamsPeer is the Kafka Streams peer running as a child process, its
+// stdout and stderr in one log.
+type kstreamsPeer struct{ *testkit.Peer }
 
 // startKstreams runs the peer with a fresh application id (so it starts
 // from the beginning with empty state) until its input has been idle for
 // 5 s and it has committed all of stocktrade.
 func startKstreams(tb testing.TB, jar, brokers, appID string) *kstreamsPeer {
 	tb.Helper()
-	logf, err := os.CreateTemp(tb.TempDir(), "kstreams-*.log")
+	tp, err := testkit.StartPeer(testkit.PeerOptions{
+		JVM: []string{"-Xmx512m"}, Jar: jar,
+		Args: []string{"--bootstrap-servers", brokers, "--application-id", appID, "--state-dir", tb.TempDir(), "--until-idle", "5"},
+		Log:  filepath.Join(tb.TempDir(), "kstreams.log"), Group: true,
+	})
 	if err != nil {
 		tb.Fatal(err)
 	}
-	cmd := testkit.PeerCommand([]string{"-Xmx512m"}, jar, "--bootstrap-servers", brokers,
-		"--application-id", appID, "--state-dir", tb.TempDir(), "--until-idle", "5")
-	cmd.Stdout, cmd.Stderr = logf, logf
-	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
-	if err := cmd.Start(); err != nil {
-		tb.Fatal(err)
-	}
-	p := &kstreamsPeer{cmd: cmd, log: logf.Name(), done: make(chan error, 1)}
-	go func() { p.done <- cmd.Wait(); logf.Close() }()
+	p := &kstreamsPeer{tp}
 	tb.Cleanup(func() {
-		_ = syscall.Kill(-cmd.Process.Pid, syscall.SIGKILL) // gone already, normally
-		select {
-		case <-p.done:
-		case <-time.After(10 * time.Second):
-		}
+		_ = p.Kill() // gone already, normally
+		_, _ = p.Wait(10 * time.Second)
 		if tb.Failed() {
 			p.dumpLog(tb)
 		}
@@ -249,18 +238,16 @@ func startKstreams(tb testing.TB, jar, brokers, appID string) *kstreamsPeer {
 // wait waits for the peer to exit and returns its summary line.
 func (p *kstreamsPeer) wait(tb testing.TB, within time.Duration) string {
 	tb.Helper()
-	select {
-	case err := <-p.done:
-		p.done <- err
-		if err != nil {
-			p.dumpLog(tb)
-			tb.Fatalf("the Kafka Streams peer exited with %v", err)
-		}
-	case <-time.After(within):
+	exited, err := p.Wait(within)
+	switch {
+	case !exited:
 		p.dumpLog(tb)
 		tb.Fatalf("the Kafka Streams peer did not finish within %v", within)
+	case err != nil:
+		p.dumpLog(tb)
+		tb.Fatalf("the Kafka Streams peer exited with %v", err)
 	}
-	b, _ := os.ReadFile(p.log)
+	b, _ := os.ReadFile(p.Log)
 	raw, _, err := testkit.PeerSummary(string(b))
 	if err != nil {
 		return "(no summary line)"
@@ -269,15 +256,11 @@ func (p *kstreamsPeer) wait(tb testing.TB, within time.Duration) string {
 }
 
 func (p *kstreamsPeer) dumpLog(tb testing.TB) {
-	b, err := os.ReadFile(p.log)
+	lines, err := p.LogTail(60)
 	if err != nil {
 		return
 	}
-	lines := strings.Split(strings.TrimSpace(string(b)), "\n")
-	if len(lines) > 60 {
-		lines = lines[len(lines)-60:]
-	}
-	tb.Logf("--- last lines of the Kafka Streams peer %s:\n%s", p.log, strings.Join(lines, "\n"))
+	tb.Logf("--- last lines of the Kafka Streams peer %s:\n%s", p.Log, strings.Join(lines, "\n"))
 }
 
 // readKstreamsCounts reads kstreams-counts to its end: the last count per

@@ -1,7 +1,6 @@
 package main
 
 import (
-	"context"
 	"errors"
 	"flag"
 	"log/slog"
@@ -11,14 +10,14 @@ import (
 
 	"github.com/tradeflow/tradeflow/internal/bench"
 	"github.com/tradeflow/tradeflow/internal/store"
-	"github.com/tradeflow/tradeflow/settlement"
 )
 
-// runBench parses the flags, runs the benchmark and prints its figures on
-// stdout.
-func runBench(ctx context.Context, cfg settings, log *slog.Logger, args []string) error {
-	o := bench.DefaultOptions()
-	fs := flag.NewFlagSet("bench", flag.ContinueOnError)
+// options are the benchmark's options from the settings and the flags,
+// figures to stdout; help is set when -h asked for the usage. flag has
+// printed the usage, and any error, on stderr.
+func options(cfg settings, log *slog.Logger, args []string) (o bench.Options, help bool, err error) {
+	o = bench.DefaultOptions()
+	fs := flag.NewFlagSet("tradeflow-bench", flag.ContinueOnError)
 	fs.Int64Var(&o.Trades, "trades", o.Trades, "trades pre-produced for the drain, copy and kstreams scenarios")
 	fs.Var(int32Value{&o.Partitions}, "partitions", "partitions of every scenario but drain-large")
 	fs.Var(int32Value{&o.PartitionsLarge}, "partitions-large", "partitions of the drain-large scenario")
@@ -41,10 +40,7 @@ func runBench(ctx context.Context, cfg settings, log *slog.Logger, args []string
 	kargs := fs.String("kstreams-args", strings.Join(o.KStreamsArgs, " "), "the peer's own options, space-separated (see interop/kstreams/README.md)")
 	fs.IntVar(&o.Runs, "runs", o.Runs, "runs of each side in the kstreams scenario")
 	if err := fs.Parse(args); err != nil {
-		if errors.Is(err, flag.ErrHelp) {
-			return nil
-		}
-		return usageError{err}
+		return o, errors.Is(err, flag.ErrHelp), err
 	}
 	o.Scenarios = strings.Split(*scenarios, ",")
 	if *kafka != "" {
@@ -58,10 +54,9 @@ func runBench(ctx context.Context, cfg settings, log *slog.Logger, args []string
 	o.KStreamsJVM, o.KStreamsArgs = strings.Fields(*kjvm), strings.Fields(*kargs)
 	o.Store = store.Kind(*storeFlag)
 	o.ClientID = cfg.ClientID + "-bench"
-	o.Rules = settlement.Rules{LargeTrade: cfg.LargeTrade, FlagRate: cfg.FlagRate}
-	o.Policy = settlement.Policy{Grace: cfg.WindowGrace, Retention: cfg.WindowRetention}
+	o.Rules, o.Policy = cfg.rules(), cfg.policy()
 	o.Log, o.Out = log, os.Stdout
-	return bench.Run(ctx, o)
+	return o, false, nil
 }
 
 // int32Value is a flag.Value for an int32.

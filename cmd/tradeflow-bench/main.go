@@ -12,10 +12,15 @@ import (
 	"log/slog"
 	"os"
 	"os/signal"
+	"strings"
 	"syscall"
 	"time"
 
 	"github.com/kelseyhightower/envconfig"
+
+	"github.com/tradeflow/tradeflow/internal/bench"
+	"github.com/tradeflow/tradeflow/internal/store"
+	"github.com/tradeflow/tradeflow/settlement"
 )
 
 // settings are the TRADEFLOW_* variables the benchmark reads, with
@@ -30,6 +35,55 @@ type settings struct {
 	LogLevel        string        `envconfig:"LOG_LEVEL" default:"info"`
 }
 
+// validate checks the settings as tradeflow checks the same ones, naming
+// the variable at fault.
+func (s settings) validate() error {
+	var errs []error
+	switch s.LogLevel {
+	case "debug", "info", "warn", "error":
+	default:
+		errs = append(errs, fmt.Errorf("TRADEFLOW_LOG_LEVEL: %q: want debug, info, warn or error", s.LogLevel))
+	}
+	if err := store.Kind(s.StateStore).Validate(); err != nil {
+		errs = append(errs, fmt.Errorf("TRADEFLOW_STATE_STORE: %w", err))
+	}
+	vars := map[string]string{"FlagRate": "FLAG_RATE", "LargeTrade": "LARGE_TRADE", "Grace": "WINDOW_GRACE", "Retention": "WINDOW_RETENTION"}
+	for _, err := range []error{s.rules().Validate(), s.policy().Validate()} {
+		if err == nil {
+			continue
+		}
+		for _, e := range unjoin(err) {
+			var pe *settlement.ParamError
+			if !errors.As(e, &pe) {
+				errs = append(errs, e)
+				continue
+			}
+			names := make([]string, len(pe.Params))
+			for i, p := range pe.Params {
+				names[i] = "TRADEFLOW_" + vars[p]
+			}
+			errs = append(errs, fmt.Errorf("%s: %s", strings.Join(names, ", "), pe.Problem))
+		}
+	}
+	return errors.Join(errs...)
+}
+
+func (s settings) rules() settlement.Rules {
+	return settlement.Rules{LargeTrade: s.LargeTrade, FlagRate: s.FlagRate}
+}
+
+func (s settings) policy() settlement.Policy {
+	return settlement.Policy{Grace: s.WindowGrace, Retention: s.WindowRetention}
+}
+
+// unjoin returns the errors errors.Join joined, or err alone.
+func unjoin(err error) []error {
+	if j, ok := err.(interface{ Unwrap() []error }); ok {
+		return j.Unwrap()
+	}
+	return []error{err}
+}
+
 func main() {
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
@@ -42,23 +96,27 @@ func run(ctx context.Context, args []string) int {
 		fmt.Fprintln(os.Stderr, "tradeflow-bench: invalid configuration:", err)
 		return 2
 	}
-	var level slog.Level
-	if err := level.UnmarshalText([]byte(cfg.LogLevel)); err != nil {
-		fmt.Fprintln(os.Stderr, "tradeflow-bench: TRADEFLOW_LOG_LEVEL:", err)
+	if err := cfg.validate(); err != nil {
+		fmt.Fprintf(os.Stderr, "tradeflow-bench: invalid configuration:\n%v\n", err)
 		return 2
 	}
+	var level slog.Level
+	_ = level.UnmarshalText([]byte(cfg.LogLevel)) // validated
 	log := slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: level}))
-	if err := runBench(ctx, cfg, log, args); err != nil {
-		var ue usageError
-		if errors.As(err, &ue) {
-			return 2
-		}
+	o, help, err := options(cfg, log, args)
+	switch {
+	case help:
+		return 0
+	case err != nil:
+		return 2
+	}
+	if err := o.Validate(); err != nil {
+		fmt.Fprintf(os.Stderr, "tradeflow-bench: invalid options:\n%v\n", err)
+		return 2
+	}
+	if err := bench.Run(ctx, o); err != nil {
 		log.Error("tradeflow-bench stopped", "err", err)
 		return 1
 	}
 	return 0
 }
-
-// usageError is a flag the command could not parse; flag already said
-// why on stderr.
-type usageError struct{ error }

@@ -96,7 +96,8 @@ func DefaultOptions() Options {
 	}
 }
 
-func (o Options) validate() error {
+// Validate checks the options; Run does too.
+func (o Options) Validate() error {
 	var errs []error
 	if o.Trades < 1 || o.Restore < 1 || o.HTTPBacklog < 1 {
 		errs = append(errs, fmt.Errorf("trades %d, restore %d, http backlog %d: must be at least 1", o.Trades, o.Restore, o.HTTPBacklog))
@@ -137,7 +138,7 @@ func (o Options) validate() error {
 // a line per scenario as it finishes, and a table of figures and targets
 // last. It returns the scenarios' errors; targets missed are not errors.
 func Run(ctx context.Context, o Options) error {
-	if err := o.validate(); err != nil {
+	if err := o.Validate(); err != nil {
 		return fmt.Errorf("bench: %w", err)
 	}
 	o.HTTPBacklog = min(o.HTTPBacklog, o.Trades)

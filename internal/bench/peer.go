@@ -21,14 +21,12 @@ import (
 // Linux build this runs on).
 const clockTick = 100
 
-// peer is one run of the Kafka Streams peer as a subprocess.
+// peer is one run of the Kafka Streams peer as a subprocess, its stdout
+// (the summary line) kept here and its stderr in a file.
 type peer struct {
-	cmd     *exec.Cmd
+	proc    *testkit.Peer
 	started time.Time
 	stdout  bytes.Buffer
-	errPath string
-	done    chan struct{} // closed when the process has exited
-	waitErr error
 
 	mu      sync.Mutex
 	peakRSS int64 // bytes, the last VmHWM read before it exited
@@ -38,22 +36,15 @@ type peer struct {
 // startPeer starts `java JVM... -jar JAR ARGS...` with its stderr in dir
 // and samples its VmHWM and CPU time every 100 ms until it exits.
 func startPeer(o Options, dir, name string, args []string) (*peer, error) {
-	p := &peer{cmd: testkit.PeerCommand(o.KStreamsJVM, o.KStreamsJar, args...), errPath: filepath.Join(dir, name+".stderr"), done: make(chan struct{})}
-	errFile, err := os.Create(p.errPath)
+	p := &peer{}
+	proc, err := testkit.StartPeer(testkit.PeerOptions{
+		JVM: o.KStreamsJVM, Jar: o.KStreamsJar, Args: args,
+		Log: filepath.Join(dir, name+".stderr"), Stdout: &p.stdout,
+	})
 	if err != nil {
 		return nil, err
 	}
-	p.cmd.Stdout, p.cmd.Stderr = &p.stdout, errFile
-	p.started = time.Now()
-	if err := p.cmd.Start(); err != nil {
-		errFile.Close()
-		return nil, fmt.Errorf("start the Kafka Streams peer: %w", err)
-	}
-	go func() {
-		p.waitErr = p.cmd.Wait()
-		errFile.Close()
-		close(p.done)
-	}()
+	p.proc, p.started = proc, proc.Started
 	go p.sample()
 	return p, nil
 }
@@ -61,7 +52,7 @@ func startPeer(o Options, dir, name string, args []string) (*peer, error) {
 func (p *peer) sample() {
 	t := time.NewTicker(100 * time.Millisecond)
 	defer t.Stop()
-	pid := strconv.Itoa(p.cmd.Process.Pid)
+	pid := strconv.Itoa(p.proc.Pid())
 	for {
 		if hwm, err := pidStatusKB(pid, "VmHWM"); err == nil {
 			cpu, cerr := pidCPU(pid)
@@ -73,7 +64,7 @@ func (p *peer) sample() {
 			p.mu.Unlock()
 		}
 		select {
-		case <-p.done:
+		case <-p.proc.Done():
 			return
 		case <-t.C:
 		}
@@ -82,37 +73,30 @@ func (p *peer) sample() {
 
 // exited returns an error if the process has exited.
 func (p *peer) exited() error {
-	select {
-	case <-p.done:
-		return fmt.Errorf("the Kafka Streams peer exited early (%v): %s", p.waitErr, p.stderrTail())
-	default:
-		return nil
+	if exited, err := p.proc.Wait(0); exited {
+		return fmt.Errorf("the Kafka Streams peer exited early (%v): %s", err, p.stderrTail())
 	}
+	return nil
 }
 
 // stop sends SIGTERM unless term is false, waits up to wait for the exit
 // and returns the summary line.
 func (p *peer) stop(term bool, wait time.Duration) (summary, error) {
 	if term {
-		if err := p.cmd.Process.Signal(syscall.SIGTERM); err != nil && !errors.Is(err, os.ErrProcessDone) {
+		if err := p.proc.Signal(syscall.SIGTERM); err != nil && !errors.Is(err, os.ErrProcessDone) {
 			return summary{}, err
 		}
 	}
-	select {
-	case <-p.done:
-	case <-time.After(wait):
-	}
-	select {
-	case <-p.done:
-	default:
-		p.cmd.Process.Kill() //nolint:errcheck // reported below
-		<-p.done
+	exited, waitErr := p.proc.Wait(wait)
+	if !exited {
+		p.proc.Kill() //nolint:errcheck // reported below
+		<-p.proc.Done()
 		return summary{}, fmt.Errorf("the Kafka Streams peer did not exit within %v; killed: %s", wait, p.stderrTail())
 	}
 	// The JVM exits with 128 + SIGTERM after its shutdown hooks ran.
 	var ee *exec.ExitError
-	if p.waitErr != nil && !(term && errors.As(p.waitErr, &ee) && ee.ExitCode() == 128+int(syscall.SIGTERM)) {
-		return summary{}, fmt.Errorf("the Kafka Streams peer: %w: %s", p.waitErr, p.stderrTail())
+	if waitErr != nil && !(term && errors.As(waitErr, &ee) && ee.ExitCode() == 128+int(syscall.SIGTERM)) {
+		return summary{}, fmt.Errorf("the Kafka Streams peer: %w: %s", waitErr, p.stderrTail())
 	}
 	return parseSummary(p.stdout.String())
 }
@@ -124,13 +108,12 @@ func (p *peer) usage(wall time.Duration) (peakRSS int64, cores float64) {
 	return p.peakRSS, p.cpu.Seconds() / wall.Seconds()
 }
 
+// stderrTail is the last three lines of its stderr, each cut at 300 bytes.
 func (p *peer) stderrTail() string {
-	b, err := os.ReadFile(p.errPath)
+	lines, err := p.proc.LogTail(3)
 	if err != nil {
 		return err.Error()
 	}
-	lines := strings.Split(strings.TrimSpace(string(b)), "\n")
-	lines = lines[max(0, len(lines)-3):]
 	for i, l := range lines {
 		if len(l) > 300 {
 			lines[i] = l[:300] + "…"
@@ -202,7 +185,7 @@ func (p *peer) waitExit(ctx context.Context) (summary, error) {
 	select {
 	case <-ctx.Done():
 		return p.stop(true, 30*time.Second)
-	case <-p.done:
+	case <-p.proc.Done():
 		return p.stop(false, 0)
 	case <-time.After(peerDeadline):
 		return p.stop(true, 30*time.Second)

@@ -1,8 +1,9 @@
 // Package testkit is what the integration tests and the benchmark both
-// need around a running tradeflow: reading the counts a worker serves,
-// deleting topics on a shared cluster, the Kafka Streams peer's command
-// line and summary, and medians. It imports no "testing": the benchmark
-// is a command, and callers turn errors into test failures.
+// need around a running tradeflow, kept in one place so that the two do
+// not drift apart: reading the counts a worker serves, deleting topics on
+// a shared cluster, running the Kafka Streams peer (peer.go), and medians.
+// It imports no "testing": the benchmark is a command, and callers turn
+// errors into test failures.
 package testkit
 
 import (
@@ -13,9 +14,7 @@ import (
 	"fmt"
 	"net/http"
 	"net/url"
-	"os/exec"
 	"slices"
-	"strings"
 	"time"
 
 	"github.com/twmb/franz-go/pkg/kadm"
@@ -109,32 +108,6 @@ func DeleteTopics(ctx context.Context, adm *kadm.Client, topics ...string) error
 		case <-time.After(100 * time.Millisecond):
 		}
 	}
-}
-
-// PeerCommand is the command line of the Kafka Streams peer
-// (interop/kstreams): java with jvm options, -jar jar, then args.
-func PeerCommand(jvm []string, jar string, args ...string) *exec.Cmd {
-	argv := append(append(slices.Clone(jvm), "-jar", jar), args...)
-	return exec.Command("java", argv...)
-}
-
-// PeerSummary parses the peer's summary line, "kstreams: k=v k=v ...", out
-// of its output: the text after the prefix, and its fields.
-func PeerSummary(out string) (raw string, fields map[string]string, err error) {
-	for _, line := range strings.Split(strings.TrimSpace(out), "\n") {
-		rest, ok := strings.CutPrefix(line, "kstreams: ")
-		if !ok {
-			continue
-		}
-		fields = map[string]string{}
-		for _, f := range strings.Fields(rest) {
-			if k, v, ok := strings.Cut(f, "="); ok {
-				fields[k] = v
-			}
-		}
-		return rest, fields, nil
-	}
-	return "", nil, fmt.Errorf("no summary line in the peer's output %q", out)
 }
 
 // Number is what Median takes: durations, counts, rates.

@@ -1,9 +1,15 @@
+// Tests of the helpers themselves: a wrong helper would make the
+// integration tests and the benchmark agree with each other and be wrong.
+
 package testkit
 
 import (
 	"context"
 	"net/http"
 	"net/http/httptest"
+	"os/exec"
+	"path/filepath"
+	"strings"
 	"testing"
 	"time"
 )
@@ -23,9 +29,11 @@ func TestMedian(t *testing.T) {
 	}
 }
 
+// The summary is the "kstreams: trades=" line, not one of the peer's
+// "kstreams: ..." error lines a combined log holds before it.
 func TestPeerSummary(t *testing.T) {
-	raw, f, err := PeerSummary("starting\nkstreams: trades=10 windows=3\n")
-	if err != nil || raw != "trades=10 windows=3" || f["trades"] != "10" || f["windows"] != "3" {
+	raw, f, err := PeerSummary("starting\nkstreams: cannot check the group's lag: x=1\nkstreams: trades=10 windows=3\n")
+	if err != nil || raw != "trades=10 windows=3" || f["trades"] != "10" || f["windows"] != "3" || f["x"] != "" {
 		t.Fatalf("%q %v %v", raw, f, err)
 	}
 	if _, _, err := PeerSummary("nothing"); err == nil {
@@ -56,5 +64,29 @@ func TestServed(t *testing.T) {
 	}
 	if _, err := Served(context.Background(), srv.Client(), addr, []string{"NONE"}); err == nil {
 		t.Fatal("a 404 accepted")
+	}
+}
+
+// A peer that cannot start its jar exits by itself: Wait sees the exit and
+// its status, LogTail the JVM's complaint.
+func TestStartPeerExit(t *testing.T) {
+	if _, err := exec.LookPath("java"); err != nil {
+		t.Skip("no java")
+	}
+	p, err := StartPeer(PeerOptions{JVM: []string{"-Xmx64m"}, Jar: filepath.Join(t.TempDir(), "missing.jar"),
+		Log: filepath.Join(t.TempDir(), "peer.log"), Group: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	exited, err := p.Wait(time.Minute)
+	if !exited || err == nil {
+		t.Fatalf("exited %v, err %v: want an exit with a non-zero status", exited, err)
+	}
+	if exited, _ := p.Wait(0); !exited {
+		t.Fatal("Wait(0) after the exit says it is running")
+	}
+	lines, err := p.LogTail(5)
+	if err != nil || !strings.Contains(strings.Join(lines, "\n"), "missing.jar") {
+		t.Fatalf("log tail %q, %v: want the JVM's error naming the jar", lines, err)
 	}
 }
