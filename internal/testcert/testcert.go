@@ -112,3 +112,21 @@ func Files(dir, name string, ca *CA, p Pair) (caFile, certFile, keyFile string, 
 	}
 	return caFile, certFile, keyFile, nil
 }
+
+// KeyPKCS8PEM is p's key as an unencrypted PKCS#8 PEM block ("PRIVATE
+// KEY"), the form Apache Kafka's PEM keystores read.
+func (p Pair) KeyPKCS8PEM() ([]byte, error) {
+	block, _ := pem.Decode(p.KeyPEM)
+	if block == nil {
+		return nil, fmt.Errorf("no PEM key")
+	}
+	key, err := x509.ParseECPrivateKey(block.Bytes)
+	if err != nil {
+		return nil, err
+	}
+	der, err := x509.MarshalPKCS8PrivateKey(key)
+	if err != nil {
+		return nil, err
+	}
+	return pem.EncodeToMemory(&pem.Block{Type: "PRIVATE KEY", Bytes: der}), nil
+}
