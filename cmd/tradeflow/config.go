@@ -41,6 +41,7 @@ type Config struct {
 	ShutdownTimeout    time.Duration `envconfig:"SHUTDOWN_TIMEOUT" default:"20s" desc:"bound on a graceful stop"`
 	KafkaVersion       string        `envconfig:"KAFKA_VERSION" default:"3.6.0" desc:"Kafka protocol version to speak (the oldest broker's version, at least 2.1.0; Kafka 4.x removed older requests)"`
 	ClientID           string        `envconfig:"CLIENT_ID" default:"tradeflow" desc:"Kafka client id prefix"`
+	GroupInstanceID    string        `envconfig:"GROUP_INSTANCE_ID" desc:"static group membership (group.instance.id) of this worker in every group, e.g. a StatefulSet pod's name; empty = dynamic membership"`
 	Pprof              bool          `envconfig:"PPROF" default:"false" desc:"serve Go's profiler under /debug/pprof/ on the HTTP address"`
 	LogLevel           string        `envconfig:"LOG_LEVEL" default:"info" desc:"debug, info, warn or error"`
 	Security
@@ -94,6 +95,11 @@ func (c Config) validate() error {
 	case "debug", "info", "warn", "error":
 	default:
 		bad("LOG_LEVEL", "%q: want debug, info, warn or error", c.LogLevel)
+	}
+	if c.GroupInstanceID != "" {
+		if err := c.kafka(c.ClientID).Sarama().Validate(); err != nil {
+			bad("GROUP_INSTANCE_ID", "%v", err)
+		}
 	}
 	// The rules, the window policy, the store, the topics and the
 	// timings are the worker's to check (worker.Options.Validate);
@@ -180,7 +186,7 @@ func printConfig(c Config) error {
 // kafka is every client's connection configuration for clientID, speaking
 // the configured protocol version (validated in validate).
 func (c Config) kafka(clientID string) kclient.Config {
-	kc := kclient.Config{ClientID: clientID, TLS: c.clientTLS, SASL: c.sasl()}
+	kc := kclient.Config{ClientID: clientID, GroupInstanceID: c.GroupInstanceID, TLS: c.clientTLS, SASL: c.sasl()}
 	if v, err := sarama.ParseKafkaVersion(c.KafkaVersion); err == nil {
 		kc.Version = v
 	}

@@ -23,6 +23,7 @@ func TestInvalidConfigurationNamesTheVariable(t *testing.T) {
 		{map[string]string{"TRADEFLOW_DATA_DIR": "", "TRADEFLOW_STATE_STORE": "leveldb"}, "TRADEFLOW_DATA_DIR: "},
 		{map[string]string{"TRADEFLOW_KAFKA_VERSION": "1.0.0"}, "TRADEFLOW_KAFKA_VERSION: 1.0.0 is older than 2.1.0"},
 		{map[string]string{"TRADEFLOW_BROKERS": "nohostport"}, "TRADEFLOW_BROKERS: "},
+		{map[string]string{"TRADEFLOW_GROUP_INSTANCE_ID": "pod 0!"}, "TRADEFLOW_GROUP_INSTANCE_ID: "},
 	}
 	for _, tc := range cases {
 		t.Run(tc.want, func(t *testing.T) {

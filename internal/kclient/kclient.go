@@ -28,6 +28,11 @@ type Config struct {
 	// Group is how consumer groups keep their members; zero values keep
 	// sarama's defaults (for clients that join no group).
 	Group GroupTimings
+	// GroupInstanceID, when set, makes every consumer group member of the
+	// process a static member (KIP-345): a worker that restarts within
+	// the session timeout gets its partitions back without a rebalance,
+	// and a stopping worker does not leave its groups.
+	GroupInstanceID string
 	// TLS, when set, is how every client speaks TLS (LoadTLS).
 	TLS *tls.Config
 	// SASL is how every client authenticates.
@@ -106,6 +111,9 @@ func (c Config) Sarama() *sarama.Config {
 	}
 	if c.Group.Rebalance > 0 {
 		s.Consumer.Group.Rebalance.Timeout = c.Group.Rebalance
+	}
+	if c.GroupInstanceID != "" {
+		s.Consumer.Group.InstanceId = c.GroupInstanceID
 	}
 	c.applySarama(s)
 	return s
