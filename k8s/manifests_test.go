@@ -24,6 +24,7 @@ import (
 	autoscalingv2 "k8s.io/api/autoscaling/v2"
 	corev1 "k8s.io/api/core/v1"
 	policyv1 "k8s.io/api/policy/v1"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"sigs.k8s.io/kustomize/api/krusty"
 	"sigs.k8s.io/kustomize/kyaml/filesys"
 	"sigs.k8s.io/yaml"
@@ -39,6 +40,13 @@ const graceMargin = 5 * time.Second
 
 // objects is one kustomization's output, decoded.
 type objects struct {
+	// workload is the workers' Deployment or StatefulSet: its name,
+	// replicas and pod template (pod); stateful is the StatefulSet.
+	workload   metav1.ObjectMeta
+	kind       string
+	replicas   *int32
+	pod        corev1.PodTemplateSpec
+	stateful   *appsv1.StatefulSet
 	deployment *appsv1.Deployment
 	service    *corev1.Service
 	configMaps map[string]*corev1.ConfigMap
@@ -79,6 +87,11 @@ func build(t *testing.T, dir string) objects {
 		case "Deployment":
 			o.deployment = new(appsv1.Deployment)
 			strict(t, y, o.deployment)
+			o.workload, o.kind, o.replicas, o.pod = o.deployment.ObjectMeta, "Deployment", o.deployment.Spec.Replicas, o.deployment.Spec.Template
+		case "StatefulSet":
+			o.stateful = new(appsv1.StatefulSet)
+			strict(t, y, o.stateful)
+			o.workload, o.kind, o.replicas, o.pod = o.stateful.ObjectMeta, "StatefulSet", o.stateful.Spec.Replicas, o.stateful.Spec.Template
 		case "Service":
 			o.service = new(corev1.Service)
 			strict(t, y, o.service)
@@ -106,8 +119,8 @@ func build(t *testing.T, dir string) objects {
 			t.Fatalf("%s builds a %s, which the test does not know", dir, r.GetKind())
 		}
 	}
-	if o.deployment == nil || o.service == nil || o.pdb == nil {
-		t.Fatalf("%s: want a Deployment, a Service and a PodDisruptionBudget", dir)
+	if (o.deployment == nil) == (o.stateful == nil) || o.service == nil || o.pdb == nil {
+		t.Fatalf("%s: want one Deployment or StatefulSet, a Service and a PodDisruptionBudget", dir)
 	}
 	return o
 }
@@ -122,6 +135,7 @@ var kustomizations = []struct {
 	{"overlays/confluent-cloud", "worker", true, false},
 	{"overlays/hpa", "worker", false, true},
 	{"overlays/local", "run", false, false},
+	{"overlays/stateful", "worker", true, false},
 }
 
 func TestEveryKustomizationIsTested(t *testing.T) {
@@ -154,7 +168,7 @@ func TestKustomizations(t *testing.T) {
 			checkWorker(t, o, k.command, known)
 			env := settings(t, o)
 			partitions := atoi(t, env["TRADEFLOW_PARTITIONS"], "TRADEFLOW_PARTITIONS")
-			if r := o.deployment.Spec.Replicas; r == nil || *r < 1 || int(*r) > partitions {
+			if r := o.replicas; r == nil || *r < 1 || int(*r) > partitions {
 				t.Errorf("replicas %v; want 1..%d (TRADEFLOW_PARTITIONS)", r, partitions)
 			}
 			if (o.scaled != nil) != k.keda || (o.hpa != nil) != k.hpa {
@@ -164,8 +178,8 @@ func TestKustomizations(t *testing.T) {
 				checkScaledObject(t, o, env, partitions)
 			}
 			if o.hpa != nil {
-				if o.hpa.Spec.ScaleTargetRef.Name != o.deployment.Name || int(o.hpa.Spec.MaxReplicas) > partitions {
-					t.Errorf("HPA targets %s up to %d; want %s up to %d", o.hpa.Spec.ScaleTargetRef.Name, o.hpa.Spec.MaxReplicas, o.deployment.Name, partitions)
+				if o.hpa.Spec.ScaleTargetRef.Name != o.workload.Name || o.hpa.Spec.ScaleTargetRef.Kind != o.kind || int(o.hpa.Spec.MaxReplicas) > partitions {
+					t.Errorf("HPA targets %s %s up to %d; want %s %s up to %d", o.hpa.Spec.ScaleTargetRef.Kind, o.hpa.Spec.ScaleTargetRef.Name, o.hpa.Spec.MaxReplicas, o.kind, o.workload.Name, partitions)
 				}
 			}
 			if o.monitor != nil {
@@ -185,6 +199,9 @@ func TestKustomizations(t *testing.T) {
 			if env["TRADEFLOW_SASL_MECHANISM"] != "" {
 				checkCredentials(t, o, env)
 			}
+			if o.stateful != nil {
+				checkStateful(t, o, env)
+			}
 		})
 	}
 }
@@ -192,7 +209,7 @@ func TestKustomizations(t *testing.T) {
 // checkWorker checks the pod: command, settings, probes, grace, security.
 func checkWorker(t *testing.T, o objects, command string, known map[string]bool) {
 	t.Helper()
-	spec := o.deployment.Spec.Template.Spec
+	spec := o.pod.Spec
 	if len(spec.Containers) != 1 {
 		t.Fatalf("%d containers; want 1", len(spec.Containers))
 	}
@@ -282,8 +299,8 @@ func checkWorker(t *testing.T, o objects, command string, known map[string]bool)
 func checkScaledObject(t *testing.T, o objects, env map[string]string, partitions int) {
 	t.Helper()
 	s := o.scaled.Spec
-	if s.ScaleTargetRef == nil || s.ScaleTargetRef.Name != o.deployment.Name {
-		t.Errorf("ScaledObject targets %+v; want %s", s.ScaleTargetRef, o.deployment.Name)
+	if s.ScaleTargetRef == nil || s.ScaleTargetRef.Name != o.workload.Name || (s.ScaleTargetRef.Kind != o.kind && !(s.ScaleTargetRef.Kind == "" && o.kind == "Deployment")) {
+		t.Errorf("ScaledObject targets %+v; want %s %s", s.ScaleTargetRef, o.kind, o.workload.Name)
 	}
 	if s.MaxReplicaCount == nil || int(*s.MaxReplicaCount) > partitions || int(*s.MaxReplicaCount) < 1 {
 		t.Errorf("maxReplicaCount %v; want 1..%d (TRADEFLOW_PARTITIONS)", s.MaxReplicaCount, partitions)
@@ -322,7 +339,7 @@ func checkCredentials(t *testing.T, o objects, env map[string]string) {
 	if file == "" {
 		t.Fatal("SASL without TRADEFLOW_SASL_PASSWORD_FILE")
 	}
-	spec := o.deployment.Spec.Template.Spec
+	spec := o.pod.Spec
 	secrets := map[string]string{}
 	for _, v := range spec.Volumes {
 		if v.Secret != nil {
@@ -341,7 +358,7 @@ func checkCredentials(t *testing.T, o objects, env map[string]string) {
 // from a reference counts as set) over the ConfigMaps it takes env from.
 func settings(t *testing.T, o objects) map[string]string {
 	t.Helper()
-	c := o.deployment.Spec.Template.Spec.Containers[0]
+	c := o.pod.Spec.Containers[0]
 	env := map[string]string{}
 	for _, from := range c.EnvFrom {
 		if from.ConfigMapRef == nil {
@@ -392,4 +409,33 @@ func settingNames(t *testing.T) map[string]bool {
 		t.Fatalf("found %d settings in cmd/tradeflow; the pattern is out of date", len(names))
 	}
 	return names
+}
+
+// checkStateful: each pod is a static member under its own name and keeps
+// its tables on a volume of its own.
+func checkStateful(t *testing.T, o objects, env map[string]string) {
+	t.Helper()
+	c := o.pod.Spec.Containers[0]
+	static := false
+	for _, e := range c.Env {
+		if e.Name == "TRADEFLOW_GROUP_INSTANCE_ID" && e.ValueFrom != nil && e.ValueFrom.FieldRef != nil && e.ValueFrom.FieldRef.FieldPath == "metadata.name" {
+			static = true
+		}
+	}
+	if !static {
+		t.Error("TRADEFLOW_GROUP_INSTANCE_ID is not the pod's name")
+	}
+	if env["TRADEFLOW_STATE_STORE"] != "leveldb" {
+		t.Errorf("TRADEFLOW_STATE_STORE %q; a persistent volume is for leveldb", env["TRADEFLOW_STATE_STORE"])
+	}
+	claims := map[string]bool{}
+	for _, pvc := range o.stateful.Spec.VolumeClaimTemplates {
+		claims[pvc.Name] = true
+	}
+	for _, m := range c.VolumeMounts {
+		if m.MountPath == env["TRADEFLOW_DATA_DIR"] && claims[m.Name] {
+			return
+		}
+	}
+	t.Errorf("TRADEFLOW_DATA_DIR %s is not on a volumeClaimTemplate", env["TRADEFLOW_DATA_DIR"])
 }
