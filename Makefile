@@ -68,6 +68,13 @@ proto:
 # ground truth. `make chaos-short` runs the short version (about 70 s), on
 # its own so that nothing else competes for the CPU while it times
 # takeovers.
+# A rolling restart of three workers with and without static membership
+# (TRADEFLOW_GROUP_INSTANCE_ID): partitions moved and time to ready. A
+# measurement; it prints figures and checks the counts.
+.PHONY: rolling
+rolling:
+	TRADEFLOW_ROLLING=1 $(GO) test -count=1 -run TestRollingRestart -v -timeout 10m ./integration/
+
 .PHONY: chaos chaos-short chaos-short-kafka chaos-kafka
 chaos-short:
 	TRADEFLOW_CHAOS=short $(GO) test -count=1 -run TestChaos -v -timeout 10m ./integration/
