@@ -201,28 +201,9 @@ func TestSecurityEmbedded(t *testing.T) {
 	for _, tc := range wrong {
 		t.Run(tc.name, func(t *testing.T) {
 			env := append([]string{"TRADEFLOW_BROKERS=" + tc.broker, "TRADEFLOW_HTTP_ADDR=" + freeAddr(t), "TRADEFLOW_DATA_DIR=" + t.TempDir()}, tc.env...)
-			began := time.Now()
 			p := start(t, "worker", env...)
 			e.keep(t, p.log)
-			var err error
-			select {
-			case err = <-p.done:
-				p.done <- err // for the cleanup's kill
-			case <-time.After(15 * time.Second):
-				t.Fatalf("still running 15 s after start; want a clear error by then")
-			}
-			took := time.Since(began)
-			b, _ := os.ReadFile(p.log)
-			var last string
-			for _, l := range strings.Split(strings.TrimSpace(string(b)), "\n") {
-				if strings.Contains(l, "level=ERROR") {
-					last = l
-				}
-			}
-			if err == nil || !strings.Contains(last, tc.broker) || !strings.Contains(last, tc.cause) {
-				t.Fatalf("exit %v after %v; want non-zero and an ERROR line naming %s and %q; log:\n%s", err, took, tc.broker, tc.cause, b)
-			}
-			t.Logf("exited after %v: %s", took.Round(time.Millisecond), last)
+			failsFast(t, p, tc.broker, tc.cause)
 		})
 	}
 
@@ -302,4 +283,32 @@ func TestSecurityEmbedded(t *testing.T) {
 		}
 	}
 	t.Logf("no secret in %d outputs", len(outs))
+}
+
+// failsFast waits for p, a worker just started with a wrong setting, to
+// exit non-zero within 15 s with an ERROR line naming broker and cause,
+// and returns its log.
+func failsFast(t *testing.T, p *proc, broker, cause string) []byte {
+	t.Helper()
+	began := time.Now()
+	var err error
+	select {
+	case err = <-p.done:
+		p.done <- err // for the cleanup's kill
+	case <-time.After(15 * time.Second):
+		t.Fatalf("still running 15 s after start; want a clear error by then")
+	}
+	took := time.Since(began)
+	b, _ := os.ReadFile(p.log)
+	var last string
+	for _, l := range strings.Split(strings.TrimSpace(string(b)), "\n") {
+		if strings.Contains(l, "level=ERROR") {
+			last = l
+		}
+	}
+	if err == nil || !strings.Contains(last, broker) || !strings.Contains(last, cause) {
+		t.Fatalf("exit %v after %v; want non-zero and an ERROR line naming %s and %q; log:\n%s", err, took, broker, cause, b)
+	}
+	t.Logf("exited after %v: %s", took.Round(time.Millisecond), last)
+	return b
 }
