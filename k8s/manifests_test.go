@@ -57,9 +57,10 @@ type objects struct {
 	hpa        *autoscalingv2.HorizontalPodAutoscaler
 }
 
-// strict decodes one object's YAML into v, refusing unknown fields.
-func strict(t *testing.T, y []byte, v any) {
+// strict decodes one object's YAML into a new T, refusing unknown fields.
+func strict[T any](t *testing.T, y []byte) *T {
 	t.Helper()
+	v := new(T)
 	j, err := yaml.YAMLToJSON(y)
 	if err != nil {
 		t.Fatal(err)
@@ -69,6 +70,7 @@ func strict(t *testing.T, y []byte, v any) {
 	if err := d.Decode(v); err != nil {
 		t.Fatalf("decode %T: %v\n%s", v, err, y)
 	}
+	return v
 }
 
 func build(t *testing.T, dir string) objects {
@@ -85,36 +87,27 @@ func build(t *testing.T, dir string) objects {
 		}
 		switch r.GetKind() {
 		case "Deployment":
-			o.deployment = new(appsv1.Deployment)
-			strict(t, y, o.deployment)
+			o.deployment = strict[appsv1.Deployment](t, y)
 			o.workload, o.kind, o.replicas, o.pod = o.deployment.ObjectMeta, "Deployment", o.deployment.Spec.Replicas, o.deployment.Spec.Template
 		case "StatefulSet":
-			o.stateful = new(appsv1.StatefulSet)
-			strict(t, y, o.stateful)
+			o.stateful = strict[appsv1.StatefulSet](t, y)
 			o.workload, o.kind, o.replicas, o.pod = o.stateful.ObjectMeta, "StatefulSet", o.stateful.Spec.Replicas, o.stateful.Spec.Template
 		case "Service":
-			o.service = new(corev1.Service)
-			strict(t, y, o.service)
+			o.service = strict[corev1.Service](t, y)
 		case "ConfigMap":
-			cm := new(corev1.ConfigMap)
-			strict(t, y, cm)
+			cm := strict[corev1.ConfigMap](t, y)
 			o.configMaps[cm.Name] = cm
 		case "PodDisruptionBudget":
-			o.pdb = new(policyv1.PodDisruptionBudget)
-			strict(t, y, o.pdb)
+			o.pdb = strict[policyv1.PodDisruptionBudget](t, y)
 		case "ServiceMonitor":
-			o.monitor = new(monitoringv1.ServiceMonitor)
-			strict(t, y, o.monitor)
+			o.monitor = strict[monitoringv1.ServiceMonitor](t, y)
 		case "ScaledObject":
-			o.scaled = new(kedav1alpha1.ScaledObject)
-			strict(t, y, o.scaled)
+			o.scaled = strict[kedav1alpha1.ScaledObject](t, y)
 		case "TriggerAuthentication":
-			ta := new(kedav1alpha1.TriggerAuthentication)
-			strict(t, y, ta)
+			ta := strict[kedav1alpha1.TriggerAuthentication](t, y)
 			o.triggerAu[ta.Name] = ta
 		case "HorizontalPodAutoscaler":
-			o.hpa = new(autoscalingv2.HorizontalPodAutoscaler)
-			strict(t, y, o.hpa)
+			o.hpa = strict[autoscalingv2.HorizontalPodAutoscaler](t, y)
 		default:
 			t.Fatalf("%s builds a %s, which the test does not know", dir, r.GetKind())
 		}

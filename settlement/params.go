@@ -1,8 +1,8 @@
 package settlement
 
 import (
+	"errors"
 	"fmt"
-	"strings"
 )
 
 // ParamError is a parameter the rules or the window policy cannot work
@@ -15,8 +15,22 @@ type ParamError struct {
 
 func (e *ParamError) Error() string { return e.Problem }
 
-// String names the parameters and the problem, for logs and tests.
-func (e *ParamError) String() string { return strings.Join(e.Params, ", ") + ": " + e.Problem }
+// ParamErrors returns the *ParamError values in err: Rules.Validate and
+// Policy.Validate return nothing else, one or several joined.
+func ParamErrors(err error) []*ParamError {
+	if j, ok := err.(interface{ Unwrap() []error }); ok {
+		var out []*ParamError
+		for _, e := range j.Unwrap() {
+			out = append(out, ParamErrors(e)...)
+		}
+		return out
+	}
+	var pe *ParamError
+	if errors.As(err, &pe) {
+		return []*ParamError{pe}
+	}
+	return nil
+}
 
 func paramError(params []string, format string, args ...any) *ParamError {
 	return &ParamError{Params: params, Problem: fmt.Sprintf(format, args...)}

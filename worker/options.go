@@ -115,38 +115,40 @@ func (o Options) Validate() error {
 	if o.Topics.Replication == 0 || o.Topics.Replication < -1 {
 		bad([]string{"Topics.Replication"}, "replication %d: want -1 (broker default) or at least 1", o.Topics.Replication)
 	}
-	errs = append(errs, prefixed("Rules.", o.Rules.Validate()), prefixed("Policy.", o.Policy.Validate()))
+	errs = append(errs, prefixed("Rules.", o.Rules.Validate())...)
+	errs = append(errs, prefixed("Policy.", o.Policy.Validate())...)
 	errs = append(errs, o.Timings.validate()...)
 	return errors.Join(errs...)
 }
 
 // prefixed turns settlement's parameter errors into option errors.
-func prefixed(prefix string, err error) error {
-	if err == nil {
-		return nil
-	}
+func prefixed(prefix string, err error) []error {
 	var out []error
-	for _, e := range unjoin(err) {
-		var pe *settlement.ParamError
-		if !errors.As(e, &pe) {
-			out = append(out, e)
-			continue
-		}
+	for _, pe := range settlement.ParamErrors(err) {
 		names := make([]string, len(pe.Params))
 		for i, p := range pe.Params {
 			names[i] = prefix + p
 		}
 		out = append(out, &OptionError{Options: names, Problem: pe.Problem})
 	}
-	return errors.Join(out...)
+	return out
 }
 
-// unjoin returns the errors errors.Join joined, or err alone.
-func unjoin(err error) []error {
+// OptionErrors returns the *OptionError values in err: Validate returns
+// nothing else, one or several joined.
+func OptionErrors(err error) []*OptionError {
 	if j, ok := err.(interface{ Unwrap() []error }); ok {
-		return j.Unwrap()
+		var out []*OptionError
+		for _, e := range j.Unwrap() {
+			out = append(out, OptionErrors(e)...)
+		}
+		return out
 	}
-	return []error{err}
+	var oe *OptionError
+	if errors.As(err, &oe) {
+		return []*OptionError{oe}
+	}
+	return nil
 }
 
 func (t Timings) validate() []error {

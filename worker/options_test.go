@@ -1,7 +1,6 @@
 package worker
 
 import (
-	"errors"
 	"log/slog"
 	"slices"
 	"testing"
@@ -26,11 +25,11 @@ func validOptions() Options {
 func optionErrors(tb testing.TB, err error) [][]string {
 	tb.Helper()
 	var out [][]string
-	for _, e := range unjoin(err) {
-		var oe *OptionError
-		if !errors.As(e, &oe) {
-			tb.Fatalf("%v is not an *OptionError", e)
-		}
+	oes := OptionErrors(err)
+	if j, ok := err.(interface{ Unwrap() []error }); !ok || len(j.Unwrap()) != len(oes) {
+		tb.Fatalf("%v: not every error is an *OptionError", err)
+	}
+	for _, oe := range oes {
 		out = append(out, oe.Options)
 	}
 	return out

@@ -49,15 +49,7 @@ func (s settings) validate() error {
 	}
 	vars := map[string]string{"FlagRate": "FLAG_RATE", "LargeTrade": "LARGE_TRADE", "Grace": "WINDOW_GRACE", "Retention": "WINDOW_RETENTION"}
 	for _, err := range []error{s.rules().Validate(), s.policy().Validate()} {
-		if err == nil {
-			continue
-		}
-		for _, e := range unjoin(err) {
-			var pe *settlement.ParamError
-			if !errors.As(e, &pe) {
-				errs = append(errs, e)
-				continue
-			}
+		for _, pe := range settlement.ParamErrors(err) {
 			names := make([]string, len(pe.Params))
 			for i, p := range pe.Params {
 				names[i] = "TRADEFLOW_" + vars[p]
@@ -74,14 +66,6 @@ func (s settings) rules() settlement.Rules {
 
 func (s settings) policy() settlement.Policy {
 	return settlement.Policy{Grace: s.WindowGrace, Retention: s.WindowRetention}
-}
-
-// unjoin returns the errors errors.Join joined, or err alone.
-func unjoin(err error) []error {
-	if j, ok := err.(interface{ Unwrap() []error }); ok {
-		return j.Unwrap()
-	}
-	return []error{err}
 }
 
 func main() {

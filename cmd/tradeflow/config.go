@@ -105,8 +105,8 @@ func (c Config) validate() error {
 	// timings are the worker's to check (worker.Options.Validate);
 	// brokers may be empty here (run starts its own).
 	o := c.workerOptions([]string{"validate:9092"}, slog.New(slog.DiscardHandler))
-	for _, err := range unjoin(o.Validate()) {
-		errs = append(errs, named(err))
+	for _, oe := range worker.OptionErrors(o.Validate()) {
+		errs = append(errs, named(oe))
 	}
 	return errors.Join(errs...)
 }
@@ -141,11 +141,7 @@ func optionSetting(option string) (string, bool) {
 
 // named rewrites a worker option error to name the settings behind it:
 // "TRADEFLOW_WINDOW_RETENTION (with TRADEFLOW_WINDOW_GRACE): ...".
-func named(err error) error {
-	var oe *worker.OptionError
-	if !errors.As(err, &oe) {
-		return err
-	}
+func named(oe *worker.OptionError) error {
 	names := make([]string, len(oe.Options))
 	for i, o := range oe.Options {
 		names[i] = o
@@ -158,17 +154,6 @@ func named(err error) error {
 		head += " (with " + strings.Join(names[1:], ", ") + ")"
 	}
 	return fmt.Errorf("%s: %s", head, oe.Problem)
-}
-
-// unjoin returns the errors errors.Join joined, or err alone.
-func unjoin(err error) []error {
-	if err == nil {
-		return nil
-	}
-	if j, ok := err.(interface{ Unwrap() []error }); ok {
-		return j.Unwrap()
-	}
-	return []error{err}
 }
 
 // printConfig prints every setting: its variable, value, default and

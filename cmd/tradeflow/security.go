@@ -79,14 +79,11 @@ func (s *Security) resolve() error {
 		bad("TLS_ENABLED", errors.New("TLS settings are given but TLS is not enabled"))
 	}
 	if s.EmbeddedMechanism != "" || s.EmbeddedUsername != "" || s.EmbeddedPassword != "" {
-		u := broker.User{Mechanism: s.EmbeddedMechanism, Name: s.EmbeddedUsername, Password: s.EmbeddedPassword.Reveal()}
-		if err := (kclient.SASL{Mechanism: u.Mechanism, Username: u.Name, Password: s.EmbeddedPassword}).Validate(); err != nil || u.Mechanism == "" {
-			if err == nil {
-				err = errors.New("a user or password is set without a mechanism")
-			}
+		// One of the three is set, so an empty mechanism fails too.
+		if err := (kclient.SASL{Mechanism: s.EmbeddedMechanism, Username: s.EmbeddedUsername, Password: s.EmbeddedPassword}).Validate(); err != nil {
 			bad("EMBEDDED_SASL_MECHANISM", err)
 		}
-		s.brokerUsers = []broker.User{u}
+		s.brokerUsers = []broker.User{{Mechanism: s.EmbeddedMechanism, Name: s.EmbeddedUsername, Password: s.EmbeddedPassword.Reveal()}}
 	}
 	if s.EmbeddedTLSCert != "" || s.EmbeddedTLSKey != "" || s.EmbeddedTLSCA != "" {
 		c, err := serverTLS(s.EmbeddedTLSCert, s.EmbeddedTLSKey, s.EmbeddedTLSCA)

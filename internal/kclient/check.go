@@ -37,7 +37,7 @@ func (c Config) Check(ctx context.Context, brokers []string, within time.Duratio
 		if err == nil {
 			return nil
 		}
-		errs = append(errs, fmt.Sprintf("broker %s (%s): %s", addr, c.security(), Cause(c, err)))
+		errs = append(errs, fmt.Sprintf("broker %s (%s): %s", addr, c.security(), c.cause(err)))
 	}
 	return errors.New("cannot connect to Kafka: " + strings.Join(errs, "; "))
 }
@@ -122,7 +122,7 @@ func (e *saslRefused) Error() string {
 func (e *saslRefused) Unwrap() error { return e.err }
 
 // lastRequest is a franz-go hook that keeps the key of the last request
-// written and whether a read failed after it.
+// written.
 type lastRequest struct {
 	mu  sync.Mutex
 	key int16
@@ -159,10 +159,10 @@ func (c Config) checkSarama(ctx context.Context, addr string) error {
 	return err
 }
 
-// Cause says in a few words what err most likely means for a client with
+// cause says in a few words what err most likely means for a client with
 // c's security: what a user should look at first. The error's own text
 // follows it.
-func Cause(c Config, err error) string {
+func (c Config) cause(err error) string {
 	var unknownCA x509.UnknownAuthorityError
 	var hostname x509.HostnameError
 	var invalid x509.CertificateInvalidError
