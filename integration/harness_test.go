@@ -83,7 +83,9 @@ type proc struct {
 	HTTP string // its HTTP address
 }
 
-// start runs `tradeflow <command>` with env (KEY=VALUE) added.
+// start runs `tradeflow <command>` with env (KEY=VALUE) added, logging as
+// text (the tests read the logs for level=ERROR; a test may set the
+// format).
 func start(tb testing.TB, command string, env ...string) *proc {
 	tb.Helper()
 	logf, err := os.CreateTemp(tb.TempDir(), command+"-*.log")
@@ -91,7 +93,7 @@ func start(tb testing.TB, command string, env ...string) *proc {
 		tb.Fatal(err)
 	}
 	cmd := exec.Command(binary, command)
-	cmd.Env = append(os.Environ(), env...)
+	cmd.Env = append(append(os.Environ(), "TRADEFLOW_LOG_FORMAT=text"), env...)
 	cmd.Stdout, cmd.Stderr = logf, logf
 	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
 	if err := cmd.Start(); err != nil {

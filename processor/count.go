@@ -2,7 +2,9 @@ package processor
 
 import (
 	"log/slog"
+	"strconv"
 	"sync"
+	"time"
 
 	"github.com/lovoo/goka"
 
@@ -87,9 +89,28 @@ func (c *Counter) count(ctx goka.Context, msg any) {
 		// write the unchanged value again so the changelog holds it.
 		c.Metrics.Duplicates.Inc()
 	}
+	c.Metrics.countEvents.advance(s.Timestamp)
 	w.Generation = gokaext.SessionGeneration(ctx)
-	ctx.SetValue(w)
+	if counted {
+		ctx.SetValue(w, goka.WithCtxEmitHeaders(goka.Headers{
+			HeaderSettledAt: strconv.AppendInt(nil, ctx.Timestamp().UnixMilli(), 10)}))
+	} else {
+		ctx.SetValue(w)
+	}
 	c.touch(ctx.Key())
+}
+
+// SettledAt reads HeaderSettledAt; false when absent or malformed.
+func SettledAt(h goka.Headers) (time.Time, bool) {
+	v, ok := h[HeaderSettledAt]
+	if !ok {
+		return time.Time{}, false
+	}
+	ms, err := strconv.ParseInt(string(v), 10, 64)
+	if err != nil || ms <= 0 {
+		return time.Time{}, false
+	}
+	return time.UnixMilli(ms), true
 }
 
 // touch notes that key's window was written.

@@ -5,6 +5,8 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"maps"
+	"slices"
 	"sync/atomic"
 	"time"
 
@@ -12,6 +14,7 @@ import (
 	"golang.org/x/sync/errgroup"
 
 	"github.com/tradeflow/tradeflow/internal/gokaext"
+	"github.com/tradeflow/tradeflow/internal/telemetry"
 	"github.com/tradeflow/tradeflow/settlement"
 )
 
@@ -26,6 +29,9 @@ type Options struct {
 	Log     *slog.Logger
 	// ExpireEvery is how often windows past retention are removed.
 	ExpireEvery time.Duration
+	// OnAssigned, when set, is told each group's input topics and the
+	// partitions of them it owns after every rebalance.
+	OnAssigned func(group string, topics []string, partitions []int32)
 }
 
 func (o Options) validate() error {
@@ -77,7 +83,7 @@ func NewPipeline(o Options) (*Pipeline, error) {
 	build := func(name string, graph *goka.GroupGraph, extra ...goka.ProcessorOption) (group, error) {
 		g := group{name: name, assigned: new(atomic.Bool)}
 		opts := append(o.Kit.ProcessorOptions(string(CountTable)),
-			goka.WithRebalanceCallback(func(goka.Assignment) { g.assigned.Store(true) }))
+			goka.WithRebalanceCallback(p.rebalanced(graph, g.assigned)))
 		proc, err := goka.NewProcessor(o.Brokers, graph, append(opts, extra...)...)
 		if err != nil {
 			return g, fmt.Errorf("%s: %w", name, err)
@@ -100,6 +106,50 @@ func NewPipeline(o Options) (*Pipeline, error) {
 		return nil, err
 	}
 	return p, nil
+}
+
+// rebalanced is a group's rebalance callback: it notes the first
+// assignment, logs what was assigned and revoked, and updates the
+// metrics and OnAssigned.
+func (p *Pipeline) rebalanced(graph *goka.GroupGraph, first *atomic.Bool) goka.RebalanceCallback {
+	group := string(graph.Group())
+	var topics []string
+	for _, e := range graph.InputStreams() {
+		topics = append(topics, e.Topic())
+	}
+	var owned []int32
+	return func(a goka.Assignment) {
+		now := slices.Sorted(maps.Keys(a))
+		var added, revoked []int32
+		for _, n := range now {
+			if !slices.Contains(owned, n) {
+				added = append(added, n)
+			}
+		}
+		for _, o := range owned {
+			if !slices.Contains(now, o) {
+				revoked = append(revoked, o)
+			}
+		}
+		owned = now
+		p.opts.Metrics.Rebalances.WithLabelValues(group).Inc()
+		p.opts.Metrics.Assigned.WithLabelValues(group).Set(float64(len(now)))
+		p.opts.Log.Info("partitions assigned", "group", group, "topics", topics, "partitions", len(now),
+			"assigned", added, "revoked", revoked)
+		if p.opts.OnAssigned != nil {
+			p.opts.OnAssigned(group, topics, now)
+		}
+		first.Store(true)
+	}
+}
+
+// RestoreSources are where the count group's table and the users view
+// report their restore progress.
+func (p *Pipeline) RestoreSources() []telemetry.Source {
+	return []telemetry.Source{
+		telemetry.ProcessorSource(string(CountTable), p.count.proc),
+		telemetry.ViewSource(string(UsersTable), p.users.View),
+	}
 }
 
 func (p *Pipeline) groups() [3]group { return [...]group{p.settle, p.count, p.check} }

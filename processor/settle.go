@@ -63,6 +63,7 @@ func (s *Settler) settle(ctx goka.Context, msg any) {
 	id := settlement.TradeID{Topic: string(ctx.Topic()), Partition: ctx.Partition(), Offset: ctx.Offset()}
 	d := s.Rules.Decide(known, t.Quantity, t.Price, id)
 	s.Metrics.Settled.WithLabelValues(d.String()).Inc()
+	s.Metrics.settleEvents.advance(ts)
 
 	ctx.Emit(UserTradesTopic, t.UserID, &pb.UserTrade{
 		Userid: t.UserID, Regionid: region, Quantity: t.Quantity, Symbol: t.Symbol,

@@ -136,8 +136,8 @@ func TestSettleValidTrade(t *testing.T) {
 			if got := testutil.ToFloat64(h.m.Settled.WithLabelValues(tc.want.String())); got != 1 {
 				t.Errorf("settled{%s} = %v, want 1", tc.want, got)
 			}
-			if got := testutil.CollectAndCount(h.m.DeadLetters); got != 0 {
-				t.Errorf("dead-letter series: %d, want none", got)
+			if got := total(t, h.m.DeadLetters); got != 0 {
+				t.Errorf("dead letters: %v, want none", got)
 			}
 		})
 	}
@@ -195,8 +195,8 @@ func TestSettleBadInput(t *testing.T) {
 			if got := testutil.ToFloat64(h.m.DeadLetters.WithLabelValues(string(TradesTopic))); got != 1 {
 				t.Errorf("dead letters{stocktrade} = %v, want 1", got)
 			}
-			if got := testutil.CollectAndCount(h.m.Settled); got != 0 {
-				t.Errorf("settled series: %d, want none", got)
+			if got := total(t, h.m.Settled); got != 0 {
+				t.Errorf("settled: %v, want none", got)
 			}
 		})
 	}
@@ -226,8 +226,8 @@ func TestSettleUsersLookupFails(t *testing.T) {
 		t.Fatal("the processor did not stop on a failed lookup")
 	}
 	none(t, SettlementsTopic, drain(settlements))
-	if got := testutil.CollectAndCount(m.Settled); got != 0 {
-		t.Errorf("settled series: %d, want none", got)
+	if got := total(t, m.Settled); got != 0 {
+		t.Errorf("settled: %v, want none", got)
 	}
 }
 

@@ -48,7 +48,8 @@ func newMetrics(tb testing.TB) (*Metrics, *prometheus.Registry) {
 // pipeline gives it (pipeline.go), and stops it when the test ends.
 func runProcessor(tb testing.TB, tt *tester.Tester, graph *goka.GroupGraph, opts ...goka.ProcessorOption) *goka.Processor {
 	tb.Helper()
-	p, err := goka.NewProcessor(nil, graph, append([]goka.ProcessorOption{goka.WithTester(tt)}, opts...)...)
+	p, err := goka.NewProcessor(nil, graph, append([]goka.ProcessorOption{goka.WithTester(tt),
+		goka.WithLogger(gokaext.GokaLogger(quietLog()))}, opts...)...)
 	if err != nil {
 		tb.Fatalf("new processor: %v", err)
 	}

@@ -77,6 +77,13 @@ const (
 	HeaderOffset    = "tradeflow-source-offset"
 )
 
+// HeaderSettledAt is on a count-table changelog record that counted a new
+// trade: when the settle group read the oldest trade the record counts (ms
+// since the epoch, in decimal; the windows record's timestamp, which the
+// producer sets as the settle callback emits it). The count view measures
+// end-to-end latency from it (SettledAt).
+const HeaderSettledAt = "tradeflow-settled-at"
+
 // Table is one of the four logical tables of the original ksqlDB app:
 // per symbol, WINDOW TUMBLING (SIZE 60 SECONDS), count(*) of one
 // disposition. All four are read from the one count table.
@@ -101,7 +108,7 @@ func Tables() [4]Table {
 // goka.Lookup edge (see UsersView).
 func (s *Settler) Graph() *goka.GroupGraph {
 	return goka.DefineGroup(SettleGroup,
-		goka.Input(TradesTopic, rawCodec{}, s.settle),
+		goka.Input(TradesTopic, rawCodec{}, s.Metrics.instrument(SettleGroup, TradesTopic, s.settle)),
 		goka.Output(UserTradesTopic, userTradeCodec()),
 		goka.Output(SettlementsTopic, settlementCodec()),
 		goka.Output(WindowsTopic, settlementCodec()),
@@ -113,7 +120,7 @@ func (s *Settler) Graph() *goka.GroupGraph {
 // and a visit that expires windows past retention.
 func (c *Counter) Graph() *goka.GroupGraph {
 	return goka.DefineGroup(CountGroup,
-		goka.Input(WindowsTopic, rawCodec{}, c.count),
+		goka.Input(WindowsTopic, rawCodec{}, c.Metrics.instrument(CountGroup, WindowsTopic, c.count)),
 		goka.Persist(CountsCodec()),
 		goka.Visitor(ExpireVisit, c.expire),
 		goka.Output(DeadLetterTopic, rawCodec{}),
@@ -125,7 +132,7 @@ func (c *Counter) Graph() *goka.GroupGraph {
 // unlike the views, which every worker runs).
 func UsersCheckGraph(m *Metrics) *goka.GroupGraph {
 	return goka.DefineGroup(UsersCheckGroup,
-		goka.Input(goka.Stream(UsersTable), rawCodec{}, usersCheck(m)),
+		goka.Input(goka.Stream(UsersTable), rawCodec{}, m.instrument(UsersCheckGroup, goka.Stream(UsersTable), usersCheck(m))),
 		goka.Output(DeadLetterTopic, rawCodec{}),
 	)
 }

@@ -32,7 +32,7 @@ type UsersView struct {
 // NewUsersView builds the users view with the view options of kit.
 func NewUsersView(brokers []string, kit *gokaext.Kit, m *Metrics, opts ...goka.ViewOption) (*UsersView, error) {
 	u := &UsersView{users: make(map[string]*pb.User)}
-	o := append(kit.ViewOptions(), goka.WithViewStorageBuilder(store.MemoryBuilder()), goka.WithViewCallback(u.update(m)))
+	o := append(kit.ViewOptions(), goka.WithViewStorageBuilder(kit.ViewStorage(store.MemoryBuilder())), goka.WithViewCallback(u.update(m)))
 	v, err := goka.NewView(brokers, UsersTable, UserCodec(), append(o, opts...)...)
 	if err != nil {
 		return nil, err

@@ -6,6 +6,8 @@ package views
 import (
 	"context"
 	"fmt"
+	"sync/atomic"
+	"time"
 
 	"github.com/lovoo/goka"
 
@@ -43,32 +45,52 @@ func (w Window) Count(d settlement.Disposition) int64 {
 type Counts struct {
 	view  *goka.View
 	index *index
+	// live is set once the view has caught up: the latency of a count
+	// restored at start-up would be the age of the changelog.
+	live atomic.Bool
 }
 
 // NewCounts builds the view with the view options of kit; Run starts it.
-// onStale (may be nil) is called for each changelog value ignored as stale
-// (ledger.Stale).
-func NewCounts(brokers []string, kit *gokaext.Kit, onStale func(), opts ...goka.ViewOption) (*Counts, error) {
+// It reports to m each changelog value it ignores as stale
+// (ledger.Stale) and, once it has caught up, the end-to-end latency of the
+// counts it applies (processor.HeaderSettledAt).
+func NewCounts(brokers []string, kit *gokaext.Kit, m *processor.Metrics, opts ...goka.ViewOption) (*Counts, error) {
 	ix := newIndex()
 	// The index is fed only by the update callback, which sees what the
 	// view reads from the changelog: with a persistent store the view
 	// would resume from its stored offset and the index would miss every
 	// window stored before. So this view always rebuilds, in memory, from
 	// the start of the changelog.
-	if onStale == nil {
-		onStale = func() {}
-	}
-	o := append(kit.ViewOptions(), goka.WithViewCallback(ix.updateCallback(onStale)),
-		goka.WithViewStorageBuilder(store.MemoryBuilder()))
+	c := &Counts{index: ix}
+	o := append(kit.ViewOptions(), goka.WithViewCallback(ix.updateCallback(m, &c.live)),
+		goka.WithViewStorageBuilder(kit.ViewStorage(store.MemoryBuilder())))
 	v, err := goka.NewView(brokers, processor.CountTable, processor.CountsCodec(), append(o, opts...)...)
 	if err != nil {
 		return nil, fmt.Errorf("count table view: %w", err)
 	}
-	return &Counts{view: v, index: ix}, nil
+	c.view = v
+	return c, nil
 }
 
 // Run follows the changelog until ctx is done.
-func (c *Counts) Run(ctx context.Context) error { return c.view.Run(ctx) }
+func (c *Counts) Run(ctx context.Context) error {
+	go func() {
+		t := time.NewTicker(50 * time.Millisecond)
+		defer t.Stop()
+		for !c.view.Recovered() {
+			select {
+			case <-ctx.Done():
+				return
+			case <-t.C:
+			}
+		}
+		c.live.Store(true)
+	}()
+	return c.view.Run(ctx)
+}
+
+// View is the goka view (for its statistics).
+func (c *Counts) View() *goka.View { return c.view }
 
 // Recovered reports whether the view has caught up with the changelog.
 func (c *Counts) Recovered() bool { return c.view.Recovered() }

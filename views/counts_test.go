@@ -11,6 +11,7 @@ import (
 
 	"github.com/lovoo/goka"
 	"github.com/lovoo/goka/tester"
+	"github.com/prometheus/client_golang/prometheus"
 
 	"github.com/tradeflow/tradeflow/internal/gokaext"
 	"github.com/tradeflow/tradeflow/internal/kclient"
@@ -27,7 +28,7 @@ func newTestCounts(tb testing.TB, windows ...*pb.WindowCounts) *Counts {
 	tb.Helper()
 	tt := tester.New(tb)
 	kit := gokaext.New(gokaext.Options{Kafka: kclient.Config{ClientID: "test"}, ViewStorage: store.LevelDB(tb.TempDir()), Log: slog.New(slog.DiscardHandler)})
-	c, err := NewCounts(nil, kit, nil, goka.WithViewTester(tt))
+	c, err := NewCounts(nil, kit, processor.NewMetrics(prometheus.NewRegistry()), goka.WithViewTester(tt))
 	if err != nil {
 		tb.Fatal(err)
 	}

@@ -13,6 +13,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 
+	"github.com/tradeflow/tradeflow/internal/telemetry"
 	"github.com/tradeflow/tradeflow/processor"
 )
 
@@ -33,34 +34,38 @@ type API struct {
 	// the query API (/v1/...); metrics and probes stay open for scrapers
 	// and kubelets.
 	Token string
+	// HTTP counts and times requests by route (nil: not measured).
+	HTTP *telemetry.HTTP
 }
 
-// Handler routes the API.
+// Handler routes the API; with HTTP set, every route is counted and timed
+// by its pattern.
 func (a *API) Handler() http.Handler {
 	mux := http.NewServeMux()
-	mux.Handle("GET /v1/counts/{symbol}", a.authorized(a.counts))
-	mux.Handle("GET /v1/tables", a.authorized(a.tables))
-	mux.Handle("GET /v1/tables/{table}", a.authorized(a.table))
-	mux.Handle("GET /metrics", promhttp.HandlerFor(a.Gatherer, promhttp.HandlerOpts{}))
-	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, _ *http.Request) {
+	handle := func(pattern string, h http.Handler) { mux.Handle(pattern, a.HTTP.Route(pattern, h)) }
+	handle("GET /v1/counts/{symbol}", a.authorized(a.counts))
+	handle("GET /v1/tables", a.authorized(a.tables))
+	handle("GET /v1/tables/{table}", a.authorized(a.table))
+	handle("GET /metrics", promhttp.HandlerFor(a.Gatherer, promhttp.HandlerOpts{}))
+	handle("GET /healthz", http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) {
 		writeJSON(w, http.StatusOK, map[string]string{"status": "ok"})
-	})
-	mux.HandleFunc("GET /readyz", func(w http.ResponseWriter, _ *http.Request) {
+	}))
+	handle("GET /readyz", http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) {
 		if a.Ready == nil || !a.Ready() {
 			writeJSON(w, http.StatusServiceUnavailable, map[string]string{"error": "not ready: processors or views are still recovering"})
 			return
 		}
 		writeJSON(w, http.StatusOK, map[string]string{"status": "ready"})
-	})
+	}))
 	if a.Profiling {
 		mux.HandleFunc("/debug/pprof/", pprof.Index)
 		mux.HandleFunc("/debug/pprof/profile", pprof.Profile)
 		mux.HandleFunc("/debug/pprof/trace", pprof.Trace)
 		mux.HandleFunc("/debug/pprof/symbol", pprof.Symbol)
 	}
-	mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
+	handle("/", http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		writeJSON(w, http.StatusNotFound, map[string]string{"error": "no such endpoint: " + r.Method + " " + r.URL.Path})
-	})
+	}))
 	return mux
 }
 

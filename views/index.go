@@ -5,6 +5,8 @@ import (
 	"math"
 	"sort"
 	"sync"
+	"sync/atomic"
+	"time"
 
 	"github.com/lovoo/goka"
 	"github.com/lovoo/goka/storage"
@@ -35,13 +37,19 @@ func newIndex() *index { return &index{symbols: map[string]*symbolWindows{}} }
 
 // updateCallback stores the changelog record as goka's default does, then
 // applies it to the index; a stale record (a late write of a worker that
-// had lost the partition) is ignored and reported to onStale.
-func (ix *index) updateCallback(onStale func()) goka.UpdateCallback {
-	return processor.StaleUpdate(onStale, func(ctx goka.UpdateContext, s storage.Storage, key string, value []byte) error {
+// had lost the partition) is ignored and counted. Once live, a record that
+// counted a new trade gives the end-to-end latency of its oldest.
+func (ix *index) updateCallback(m *processor.Metrics, live *atomic.Bool) goka.UpdateCallback {
+	return processor.StaleUpdate(m.Stale.Inc, func(ctx goka.UpdateContext, s storage.Storage, key string, value []byte) error {
 		if err := goka.DefaultUpdate(ctx, s, key, value); err != nil {
 			return err
 		}
 		ix.apply(key, value)
+		if live.Load() {
+			if at, ok := processor.SettledAt(ctx.Headers()); ok {
+				m.EndToEnd.Observe(time.Since(at).Seconds())
+			}
+		}
 		return nil
 	})
 }

@@ -26,6 +26,8 @@ type Options struct {
 	Policy  settlement.Policy
 	Timings Timings
 	Log     *slog.Logger
+	// Version is the build's, reported by tradeflow_build_info.
+	Version string
 }
 
 // Timings are every duration a worker runs by, in one place because they
@@ -60,6 +62,9 @@ type Timings struct {
 	TopicsServed time.Duration
 	// ExpireEvery: how often windows past retention are removed.
 	ExpireEvery time.Duration
+	// SampleEvery: how often consumer lag and restore progress are read
+	// (and a long restore logs its progress).
+	SampleEvery time.Duration
 }
 
 // DefaultTimings are the timings tradeflow runs with for a shutdown
@@ -77,6 +82,7 @@ func DefaultTimings(shutdown time.Duration) Timings {
 		RejoinBackoffMin: 250 * time.Millisecond, RejoinBackoffMax: 5 * time.Second, RejoinGiveUp: 2 * time.Minute,
 		TopicsServed: 30 * time.Second,
 		ExpireEvery:  time.Minute,
+		SampleEvery:  5 * time.Second,
 	}
 }
 
@@ -170,7 +176,7 @@ func (t Timings) validate() []error {
 		{"Rebalance", t.Rebalance}, {"ProducerLinger", t.ProducerLinger}, {"ProducerDelivery", t.ProducerDelivery},
 		{"ProducerClose", t.ProducerClose}, {"ChangelogLinger", t.ChangelogLinger}, {"RejoinBackoffMin", t.RejoinBackoffMin},
 		{"RejoinBackoffMax", t.RejoinBackoffMax}, {"RejoinGiveUp", t.RejoinGiveUp}, {"TopicsServed", t.TopicsServed},
-		{"ExpireEvery", t.ExpireEvery},
+		{"ExpireEvery", t.ExpireEvery}, {"SampleEvery", t.SampleEvery},
 	} {
 		if d.v <= 0 {
 			bad([]string{"Timings." + d.name}, "%v must be positive", d.v)

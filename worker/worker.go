@@ -6,16 +6,21 @@ package worker
 import (
 	"context"
 	"fmt"
+	"log/slog"
 	"net/http"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/collectors"
+	"github.com/prometheus/client_golang/prometheus/promauto"
+	"github.com/twmb/franz-go/pkg/kadm"
+	"github.com/twmb/franz-go/pkg/kgo"
 	"golang.org/x/sync/errgroup"
 
 	"github.com/tradeflow/tradeflow/internal/gokaext"
 	"github.com/tradeflow/tradeflow/internal/kclient"
 	"github.com/tradeflow/tradeflow/internal/store"
+	"github.com/tradeflow/tradeflow/internal/telemetry"
 	"github.com/tradeflow/tradeflow/processor"
 	"github.com/tradeflow/tradeflow/views"
 )
@@ -27,6 +32,12 @@ type Worker struct {
 	Metrics  *processor.Metrics
 	Registry *prometheus.Registry
 	API      *views.API
+
+	log    *slog.Logger
+	every  time.Duration
+	lag    *telemetry.Lag
+	admin  *kgo.Client // the lag's offsets
+	tables *telemetry.Tables
 }
 
 // New validates o, creates missing topics and builds the worker; Run
@@ -42,28 +53,51 @@ func New(o Options) (*Worker, error) {
 	}
 	reg := prometheus.NewRegistry()
 	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
-	w := &Worker{Registry: reg, Metrics: processor.NewMetrics(reg)}
-	kit, err := NewKit(o)
+	telemetry.RegisterBuild(reg, telemetry.ReadBuild(o.Version))
+	w := &Worker{Registry: reg, Metrics: processor.NewMetrics(reg), log: o.Log, every: t.SampleEvery,
+		tables: telemetry.NewTables(reg, o.Log)}
+	admin, err := kgo.NewClient(o.Kafka.WithClientID(o.Kafka.ClientID + "-lag").Franz(o.Brokers)...)
 	if err != nil {
+		return nil, fmt.Errorf("lag client: %w", err)
+	}
+	w.admin = admin
+	w.lag = telemetry.NewLag(reg, kadm.NewClient(admin), o.Log)
+	kit, err := newKit(o, w.tables, telemetry.NewProducer(reg))
+	if err != nil {
+		admin.Close()
 		return nil, err
 	}
 	w.Pipeline, err = processor.NewPipeline(processor.Options{
 		Brokers: o.Brokers, Kit: kit, Metrics: w.Metrics, Log: o.Log,
 		Rules: o.Rules, Policy: o.Policy, ExpireEvery: t.ExpireEvery,
+		OnAssigned: w.lag.Assigned,
 	})
+	if err == nil {
+		w.Counts, err = views.NewCounts(o.Brokers, kit, w.Metrics)
+	}
 	if err != nil {
+		admin.Close()
 		return nil, err
 	}
-	if w.Counts, err = views.NewCounts(o.Brokers, kit, w.Metrics.Stale.Inc); err != nil {
-		return nil, err
-	}
-	w.API = &views.API{Store: w.Counts, Gatherer: reg, Ready: w.Ready}
+	promauto.With(reg).NewGaugeFunc(prometheus.GaugeOpts{
+		Name: "tradeflow_ready",
+		Help: "1 once the worker is ready (its groups have joined and recovered and its views caught up, as GET /readyz says), else 0.",
+	}, func() float64 {
+		if w.Ready() {
+			return 1
+		}
+		return 0
+	})
+	w.API = &views.API{Store: w.Counts, Gatherer: reg, Ready: w.Ready, HTTP: telemetry.NewHTTP(reg)}
 	return w, nil
 }
 
 // NewKit builds the goka clients' options of a worker with o (the
 // benchmark's copy baseline uses it too, to measure the same clients).
-func NewKit(o Options) (*gokaext.Kit, error) {
+func NewKit(o Options) (*gokaext.Kit, error) { return newKit(o, nil, nil) }
+
+// newKit is NewKit with the table and producer observers of a worker.
+func newKit(o Options, tables *telemetry.Tables, produced *telemetry.Producer) (*gokaext.Kit, error) {
 	t := o.Timings
 	procs, viewStore, err := store.Builders(o.Store, o.DataDir)
 	if err != nil {
@@ -77,6 +111,8 @@ func NewKit(o Options) (*gokaext.Kit, error) {
 		Rejoin:          gokaext.RejoinTimings{BackoffMin: t.RejoinBackoffMin, BackoffMax: t.RejoinBackoffMax, GiveUp: t.RejoinGiveUp},
 		ChangelogLinger: t.ChangelogLinger,
 		Log:             o.Log,
+		Tables:          tables,
+		Produced:        produced,
 	}), nil
 }
 
@@ -86,8 +122,11 @@ func (w *Worker) Ready() bool { return w.Pipeline.Ready() && w.Counts.Recovered(
 // Handler is the HTTP API.
 func (w *Worker) Handler() http.Handler { return w.API.Handler() }
 
-// Run runs the groups and the count view until ctx is done or one fails.
+// Run runs the groups and the count view until ctx is done or one fails,
+// sampling consumer lag and restore progress beside them, and logs once
+// when the worker is ready.
 func (w *Worker) Run(ctx context.Context) error {
+	defer w.admin.Close()
 	g, ctx := errgroup.WithContext(ctx)
 	g.Go(func() error { return w.Pipeline.Run(ctx) })
 	g.Go(func() error {
@@ -96,7 +135,30 @@ func (w *Worker) Run(ctx context.Context) error {
 		}
 		return nil
 	})
+	g.Go(func() error { w.lag.Run(ctx, w.every); return nil })
+	g.Go(func() error {
+		w.tables.Watch(ctx, w.every, append(w.Pipeline.RestoreSources(),
+			telemetry.ViewSource(string(processor.CountTable), w.Counts.View()))...)
+		return nil
+	})
+	g.Go(func() error { w.logReady(ctx); return nil })
 	return g.Wait()
+}
+
+// logReady logs the moment the worker becomes ready, and how long that
+// took.
+func (w *Worker) logReady(ctx context.Context) {
+	start := time.Now()
+	t := time.NewTicker(50 * time.Millisecond)
+	defer t.Stop()
+	for !w.Ready() {
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+		}
+	}
+	w.log.Info("ready", "after", time.Since(start).Round(time.Millisecond))
 }
 
 // connectCheckWithin bounds the start-up connection check: a wrong

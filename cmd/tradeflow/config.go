@@ -44,6 +44,7 @@ type Config struct {
 	GroupInstanceID    string        `envconfig:"GROUP_INSTANCE_ID" desc:"static group membership (group.instance.id) of this worker in every group, e.g. a StatefulSet pod's name; empty = dynamic membership"`
 	Pprof              bool          `envconfig:"PPROF" default:"false" desc:"serve Go's profiler under /debug/pprof/ on the HTTP address"`
 	LogLevel           string        `envconfig:"LOG_LEVEL" default:"info" desc:"debug, info, warn or error"`
+	LogFormat          string        `envconfig:"LOG_FORMAT" desc:"text or json (one object per line); empty = text on a terminal, json otherwise"`
 	Security
 }
 
@@ -95,6 +96,11 @@ func (c Config) validate() error {
 	case "debug", "info", "warn", "error":
 	default:
 		bad("LOG_LEVEL", "%q: want debug, info, warn or error", c.LogLevel)
+	}
+	switch c.LogFormat {
+	case "", logText, logJSON:
+	default:
+		bad("LOG_FORMAT", "%q: want text or json", c.LogFormat)
 	}
 	if c.GroupInstanceID != "" {
 		if err := c.kafka(c.ClientID).Sarama().Validate(); err != nil {
@@ -187,6 +193,7 @@ func (c Config) workerOptions(brokers []string, log *slog.Logger) worker.Options
 		Rules:   settlement.Rules{LargeTrade: c.LargeTrade, FlagRate: c.FlagRate},
 		Policy:  settlement.Policy{Grace: c.WindowGrace, Retention: c.WindowRetention},
 		Timings: worker.DefaultTimings(c.ShutdownTimeout),
+		Version: version,
 	}
 }
 

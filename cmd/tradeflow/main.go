@@ -6,10 +6,13 @@ package main
 import (
 	"context"
 	"fmt"
-	"log/slog"
 	"os"
 	"os/signal"
 	"syscall"
+
+	"github.com/IBM/sarama"
+
+	"github.com/tradeflow/tradeflow/internal/gokaext"
 )
 
 const usage = `usage: tradeflow <command>
@@ -54,7 +57,13 @@ func run(ctx context.Context, args []string) int {
 		fmt.Fprintf(os.Stderr, "tradeflow: invalid configuration:\n%v\n", err)
 		return 2
 	}
-	log := newLogger(cfg.LogLevel)
+	log := newLogger(cfg, os.Stderr)
+	// sarama logs through one package-level logger; goka's are per
+	// processor and view (gokaext.Kit).
+	sarama.Logger = gokaext.SaramaLogger(log)
+	if args[0] != "-h" && args[0] != "--help" && args[0] != "help" {
+		logStart(log, args[0], cfg)
+	}
 	switch args[0] {
 	case "run":
 		err = cmdRun(ctx, cfg, log)
@@ -76,10 +85,4 @@ func run(ctx context.Context, args []string) int {
 		return 1
 	}
 	return 0
-}
-
-func newLogger(level string) *slog.Logger {
-	var l slog.Level
-	_ = l.UnmarshalText([]byte(level)) // validated in Config.validate
-	return slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: l}))
 }

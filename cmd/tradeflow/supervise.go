@@ -29,6 +29,7 @@ func supervise(ctx context.Context, log *slog.Logger, timeout time.Duration, com
 		wg      sync.WaitGroup
 		errs    []error
 	)
+	start := time.Now()
 	for _, c := range comps {
 		running[c.name] = true
 		wg.Add(1)
@@ -50,9 +51,15 @@ func supervise(ctx context.Context, log *slog.Logger, timeout time.Duration, com
 	case <-done:
 	case <-ctx.Done():
 		log.Info("stopping", "cause", context.Cause(ctx), "timeout", timeout)
+		stopping := time.Now()
 		select {
 		case <-done:
-			log.Info("stopped cleanly")
+			names := make([]string, len(comps))
+			for i, c := range comps {
+				names[i] = c.name
+			}
+			log.Info("stopped cleanly", "waited_for", names, "took", time.Since(stopping).Round(time.Millisecond),
+				"ran", time.Since(start).Round(time.Second))
 		case <-time.After(timeout):
 			mu.Lock()
 			names := make([]string, 0, len(running))

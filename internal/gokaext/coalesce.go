@@ -81,7 +81,13 @@ func (p *coalescingProducer) EmitWithHeaders(topic, key string, value []byte, he
 		p.pending[k] = w
 		p.order = append(p.order, k)
 	}
-	w.value, w.headers = value, headers
+	// The newest value wins; the first write's headers are kept (a
+	// count's processor.HeaderSettledAt then names its oldest trade),
+	// unless it had none.
+	w.value = value
+	if w.headers == nil {
+		w.headers = headers
+	}
 	w.finishes = append(w.finishes, finish)
 	p.mu.Unlock()
 	return promise

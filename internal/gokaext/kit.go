@@ -15,6 +15,7 @@ import (
 
 	"github.com/tradeflow/tradeflow/internal/kafkahash"
 	"github.com/tradeflow/tradeflow/internal/kclient"
+	"github.com/tradeflow/tradeflow/internal/telemetry"
 )
 
 // Options are what a Kit builds goka's clients from.
@@ -31,6 +32,10 @@ type Options struct {
 	// at most this much to the time until a count is visible.
 	ChangelogLinger time.Duration
 	Log             *slog.Logger
+	// Tables observes every local table copy's storage, and Produced what
+	// the shared producer delivers (nil: not observed).
+	Tables   *telemetry.Tables
+	Produced *telemetry.Producer
 }
 
 // Kit builds the options of every goka processor and view of a process. Its
@@ -43,7 +48,9 @@ type Kit struct {
 
 // New returns a Kit; nothing connects until a processor or view is built.
 func New(o Options) *Kit {
-	return &Kit{o: o, producer: NewSharedProducer(o.Kafka, o.Producer), tmgr: topicManagerBuilder(o.Kafka)}
+	sp := NewSharedProducer(o.Kafka, o.Producer)
+	sp.delivered = o.Produced
+	return &Kit{o: o, producer: sp, tmgr: topicManagerBuilder(o.Kafka)}
 }
 
 // Hasher partitions like Java's producer (goka's default is FNV,
@@ -74,8 +81,22 @@ func (k *Kit) ProcessorOptions(coalesce ...string) []goka.ProcessorOption {
 		goka.WithConsumerSaramaBuilder(goka.SaramaConsumerBuilderWithConfig(k.o.Kafka.Sarama())),
 		goka.WithProducerBuilder(coalescingBuilder(k.producer.ProducerBuilder(), k.o.ChangelogLinger, coalesce...)),
 		goka.WithTopicManagerBuilder(k.tmgr),
-		goka.WithStorageBuilder(trackingBuilder(k.o.ProcessorStorage, &k.producer.own)),
+		goka.WithStorageBuilder(trackingBuilder(k.observed(telemetry.KindGroup, k.o.ProcessorStorage), &k.producer.own)),
+		goka.WithLogger(GokaLogger(k.o.Log)),
 	}
+}
+
+// ViewStorage is b observed as a view's copy: for views that keep their
+// own storage rather than the kit's.
+func (k *Kit) ViewStorage(b storage.Builder) storage.Builder {
+	return k.observed(telemetry.KindView, b)
+}
+
+func (k *Kit) observed(kind string, b storage.Builder) storage.Builder {
+	if k.o.Tables == nil {
+		return b
+	}
+	return k.o.Tables.Builder(kind, b)
 }
 
 // ViewOptions are the options of a view over a tradeflow table: the
@@ -86,15 +107,18 @@ func (k *Kit) ViewOptions() []goka.ViewOption {
 		goka.WithViewHasher(Hasher()),
 		goka.WithViewConsumerSaramaBuilder(goka.SaramaConsumerBuilderWithConfig(k.o.Kafka.Sarama())),
 		goka.WithViewTopicManagerBuilder(k.tmgr),
-		goka.WithViewStorageBuilder(k.o.ViewStorage),
+		goka.WithViewStorageBuilder(k.ViewStorage(k.o.ViewStorage)),
 		goka.WithViewAutoReconnect(),
+		goka.WithViewLogger(GokaLogger(k.o.Log)),
 	}
 }
 
 // topicManagerBuilder lets goka check, never create: goka would create
 // streams with 1 h retention and replication 2 (goka v1.1.17
 // topic_manager.go:393, NewTopicManagerConfig), where
-// processor.EnsureTopics made every topic with tradeflow's settings.
+// processor.EnsureTopics made every topic with tradeflow's settings. Its
+// logger (goka's default, which cannot be replaced from outside goka)
+// writes only topic creation and mismatch warnings, both turned off here.
 func topicManagerBuilder(kc kclient.Config) goka.TopicManagerBuilder {
 	tmc := goka.NewTopicManagerConfig()
 	tmc.NoCreate = true

@@ -12,6 +12,7 @@ import (
 	"github.com/twmb/franz-go/pkg/kgo"
 
 	"github.com/tradeflow/tradeflow/internal/kclient"
+	"github.com/tradeflow/tradeflow/internal/telemetry"
 )
 
 // ProducerTimings are how the processors' producer batches and how long it
@@ -59,6 +60,8 @@ type SharedProducer struct {
 	cl    *kgo.Client
 	users int
 	own   ownWrites // which table writes may move a local offset
+	// delivered counts each record's outcome (nil: not counted).
+	delivered *telemetry.Producer
 }
 
 // NewSharedProducer returns the shared producer of a process; its client
@@ -148,6 +151,7 @@ func (p *kgoProducer) EmitWithHeaders(topic, key string, value []byte, headers g
 		// goka moves a table's local offset to the offset it is given
 		// (context.go:404); it is given one only where that is safe
 		// (ownWrites).
+		p.shared.delivered.Delivered(r.Topic, err)
 		msg := &sarama.ProducerMessage{Topic: r.Topic, Partition: r.Partition}
 		if err == nil && p.shared.own.landed(r.Topic, r.Partition, r.Offset) {
 			msg.Offset = r.Offset

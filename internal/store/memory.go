@@ -53,6 +53,14 @@ func (s *Memory) Has(key string) (bool, error) {
 	return s.tree.Has(item{key: key}), nil
 }
 
+// Len is the number of entries; telemetry reads it at scrape time instead
+// of counting every write.
+func (s *Memory) Len() int {
+	s.mu.RLock()
+	defer s.mu.RUnlock()
+	return s.tree.Len()
+}
+
 func (s *Memory) Get(key string) ([]byte, error) {
 	s.mu.RLock()
 	defer s.mu.RUnlock()
