@@ -62,6 +62,15 @@ func TestLagFollowsCommits(t *testing.T) {
 	sample(lagText(`{group="g",partition="0",topic="trades"} 3`, `{group="g",partition="1",topic="trades"} 0`,
 		`{group="g",partition="0",topic="trades"} 7`, `{group="g",partition="1",topic="trades"} 4`))
 
+	// The rest is processed and committed: the lag is 0.
+	commit = kadm.Offsets{}
+	commit.Add(kadm.Offset{Topic: "trades", Partition: 0, At: 10})
+	if _, err := admin.CommitOffsets(ctx, "g", commit); err != nil {
+		t.Fatal(err)
+	}
+	sample(lagText(`{group="g",partition="0",topic="trades"} 0`, `{group="g",partition="1",topic="trades"} 0`,
+		`{group="g",partition="0",topic="trades"} 10`, `{group="g",partition="1",topic="trades"} 4`))
+
 	// Partition 0 moved to another worker: its series go.
 	lag.Assigned("g", []string{"trades"}, []int32{1})
 	sample(lagText(`{group="g",partition="1",topic="trades"} 0`, "", `{group="g",partition="1",topic="trades"} 4`, ""))
