@@ -8,7 +8,6 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
-	"io"
 	"math/rand/v2"
 	"time"
 )
@@ -43,11 +42,23 @@ type Options struct {
 	Rate     float64   // trades per second; 0 = as fast as the sink takes them
 	Count    int64     // trades to produce; 0 = until ctx is done
 	Seed     uint64    // random seed; equal seeds give equal records
-	Progress io.Writer // where progress lines go once a second; nil = none
+	Progress Progress // told how many trades were sent; nil = nobody
 	// UserEvery: one users update per that many trades (0: 100).
 	UserEvery int64
 	Now       func() time.Time // record timestamps; nil = time.Now
 }
+
+// Progress hears how far a run is: the trades sent so far, every few
+// hundred trades (every trade when paced by Rate), and the total when the
+// last was acknowledged.
+type Progress interface {
+	Sent(n int64)
+	Done(n int64, took time.Duration)
+}
+
+// progressEvery is how many trades pass between two Sent calls when the
+// run is not paced (a paced run reports every trade).
+const progressEvery = 256
 
 // Generator makes Datagen records.
 type Generator struct {
@@ -109,7 +120,6 @@ func Run(ctx context.Context, sink Sink, o Options) (int64, error) {
 		}
 	}
 	start := time.Now()
-	lastReport, lastN := start, int64(0)
 	var sent int64
 	for o.Count == 0 || sent < o.Count {
 		if ctx.Err() != nil {
@@ -136,10 +146,8 @@ func Run(ctx context.Context, sink Sink, o Options) (int64, error) {
 				return sent, err
 			}
 		}
-		if o.Progress != nil && time.Since(lastReport) >= time.Second {
-			el := time.Since(lastReport).Seconds()
-			fmt.Fprintf(o.Progress, "datagen: %d trades (%.0f/s)\n", sent, float64(sent-lastN)/el)
-			lastReport, lastN = time.Now(), sent
+		if o.Progress != nil && (sent%progressEvery == 0 || o.Rate > 0) {
+			o.Progress.Sent(sent)
 		}
 	}
 	fctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 30*time.Second)
@@ -148,7 +156,7 @@ func Run(ctx context.Context, sink Sink, o Options) (int64, error) {
 		return sent, err
 	}
 	if o.Progress != nil {
-		fmt.Fprintf(o.Progress, "datagen: done, %d trades in %s\n", sent, time.Since(start).Round(time.Millisecond))
+		o.Progress.Done(sent, time.Since(start))
 	}
 	return sent, nil
 }

@@ -84,7 +84,8 @@ func cmdDatagen(ctx context.Context, cfg Config, log *slog.Logger, args []string
 	if err := ensureTopics(cfg, cfg.Brokers); err != nil {
 		return err
 	}
-	return generate(ctx, cfg, cfg.Brokers, datagen.Options{Rate: *rate, Count: *count, Seed: *seed, Progress: os.Stderr})
+	return generate(ctx, cfg, cfg.Brokers, datagen.Options{Rate: *rate, Count: *count, Seed: *seed,
+		Progress: datagenProgress(log, os.Stderr, *count)})
 }
 
 func startBroker(cfg Config) (*broker.Broker, error) {
