@@ -91,7 +91,7 @@ func (c *Counter) count(ctx goka.Context, msg any) {
 	}
 	c.Metrics.countEvents.advance(s.Timestamp)
 	w.Generation = gokaext.SessionGeneration(ctx)
-	if counted {
+	if counted && sampled(s.SourceOffset) {
 		ctx.SetValue(w, goka.WithCtxEmitHeaders(goka.Headers{
 			HeaderSettledAt: strconv.AppendInt(nil, ctx.Timestamp().UnixMilli(), 10)}))
 	} else {

@@ -65,24 +65,25 @@ func TestMetricsNames(t *testing.T) {
 // how far behind the newest event time it counted is.
 func TestCountMetrics(t *testing.T) {
 	h := newCount(t, testPolicy)
-	for i := range 3 {
+	for i := range 17 {
 		h.send(t, settled{"ZVZZT", eventTime.Add(time.Duration(i) * time.Second), settlement.Completed, 0, int64(i)})
 	}
 	want := `# HELP tradeflow_records_consumed_total Records a group's callback processed, by group and input topic (a replay after a crash counts again).
 # TYPE tradeflow_records_consumed_total counter
-tradeflow_records_consumed_total{group="tradeflow-count",topic="tradeflow-windows"} 3
+tradeflow_records_consumed_total{group="tradeflow-count",topic="tradeflow-windows"} 17
 `
 	if err := testutil.CollectAndCompare(h.m.Consumed, strings.NewReader(want)); err != nil {
 		t.Error(err)
 	}
-	if n := histogramCount(t, h.m.Stage, string(CountGroup)); n != 3 {
-		t.Errorf("stage duration observations: %d, want 3", n)
+	// Offsets 0 and 16 are timed (sampleEvery).
+	if n := histogramCount(t, h.m.Stage, string(CountGroup)); n != 2 {
+		t.Errorf("stage duration observations: %d, want 2", n)
 	}
 	if problems, err := testutil.CollectAndLint(h.m.Stage); err != nil || len(problems) > 0 {
 		t.Errorf("lint stage histogram: %v %v", err, problems)
 	}
 	lag := eventLagOf(t, h.m, string(CountGroup))
-	want2 := time.Since(eventTime.Add(2 * time.Second)).Seconds()
+	want2 := time.Since(eventTime.Add(16 * time.Second)).Seconds()
 	if math.Abs(lag-want2) > 5 {
 		t.Errorf("event time lag %.1fs, want about %.1fs (now minus the newest event time counted)", lag, want2)
 	}
@@ -91,15 +92,17 @@ tradeflow_records_consumed_total{group="tradeflow-count",topic="tradeflow-window
 	}
 }
 
-// A count that counted a new trade carries when the settle group read it
-// (the windows record's timestamp); a replay's rewrite carries nothing, so
-// the view does not time it again.
+// A count that counted a new sampled trade carries when the settle group
+// read it (the windows record's timestamp); a replay's rewrite and a trade
+// that is not sampled carry nothing, so the view does not time them.
 func TestCountHeaderSettledAt(t *testing.T) {
 	h := newCount(t, testPolicy)
 	readAt := time.UnixMilli(1765000000123)
-	s := settled{"ZVZZT", eventTime, settlement.Completed, 0, 7}
+	s := settled{"ZVZZT", eventTime, settlement.Completed, 0, sampleEvery}
 	h.tt.Consume(string(WindowsTopic), s.key(), encodeSettlement(t, s.proto()), tester.WithTime(readAt))
 	h.tt.Consume(string(WindowsTopic), s.key(), encodeSettlement(t, s.proto()), tester.WithTime(readAt.Add(time.Minute)))
+	s.offset++
+	h.tt.Consume(string(WindowsTopic), s.key(), encodeSettlement(t, s.proto()), tester.WithTime(readAt.Add(time.Second)))
 	headers, _, _, ok := h.changelog.NextWithHeaders()
 	if !ok {
 		t.Fatal("no changelog record for the trade")
@@ -108,12 +111,14 @@ func TestCountHeaderSettledAt(t *testing.T) {
 	if !ok || !at.Equal(readAt) {
 		t.Errorf("changelog header %s = %q (%v), want %d", HeaderSettledAt, headers[HeaderSettledAt], at, readAt.UnixMilli())
 	}
-	headers, _, _, ok = h.changelog.NextWithHeaders()
-	if !ok {
-		t.Fatal("no changelog record for the replay")
-	}
-	if v, has := headers[HeaderSettledAt]; has {
-		t.Errorf("the replay's rewrite carries %s = %q; it counted nothing new", HeaderSettledAt, v)
+	for _, what := range []string{"the replay", "the unsampled trade"} {
+		headers, _, _, ok = h.changelog.NextWithHeaders()
+		if !ok {
+			t.Fatalf("no changelog record for %s", what)
+		}
+		if v, has := headers[HeaderSettledAt]; has {
+			t.Errorf("the write for %s carries %s = %q", what, HeaderSettledAt, v)
+		}
 	}
 	for _, bad := range []string{"", "x", "-5", strconv.Itoa(0)} {
 		if _, ok := SettledAt(map[string][]byte{HeaderSettledAt: []byte(bad)}); ok {

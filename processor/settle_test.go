@@ -13,6 +13,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus/testutil"
 	"google.golang.org/protobuf/reflect/protoreflect"
 
+	"github.com/tradeflow/tradeflow/internal/gokaext"
 	pb "github.com/tradeflow/tradeflow/proto"
 	"github.com/tradeflow/tradeflow/settlement"
 )
@@ -208,7 +209,8 @@ func TestSettleUsersLookupFails(t *testing.T) {
 	tt := tester.New(t)
 	m, _ := newMetrics(t)
 	s := NewSettler(settlement.DefaultRules(), failingUsers{}, testPolicy, m)
-	p, err := goka.NewProcessor(nil, s.Graph(), goka.WithTester(tt), goka.WithNilHandling(goka.NilProcess))
+	p, err := goka.NewProcessor(nil, s.Graph(), goka.WithTester(tt), goka.WithNilHandling(goka.NilProcess),
+		goka.WithLogger(gokaext.GokaLogger(quietLog())))
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -78,10 +78,12 @@ const (
 )
 
 // HeaderSettledAt is on a count-table changelog record that counted a new
-// trade: when the settle group read the oldest trade the record counts (ms
-// since the epoch, in decimal; the windows record's timestamp, which the
-// producer sets as the settle callback emits it). The count view measures
-// end-to-end latency from it (SettledAt).
+// trade whose stocktrade offset is sampled (a multiple of 16): when the
+// settle group read that trade (ms since the epoch, in decimal; the
+// windows record's timestamp, which the producer sets as the settle
+// callback emits it). Merged writes of one key keep the first such header
+// (coalesce.go). The count view measures end-to-end latency from it
+// (SettledAt).
 const HeaderSettledAt = "tradeflow-settled-at"
 
 // Table is one of the four logical tables of the original ksqlDB app:
