@@ -1,5 +1,6 @@
 # tradeflow: `make test` is what CI runs (.ci/run). It needs Go, Java 17,
-# Maven, kcat, wrk and podman; `.ci/run` installs the last three on a fresh machine.
+# Maven, kcat, wrk, podman and Prometheus (prometheus, promtool); `.ci/run`
+# installs the last four on a fresh machine.
 SHELL := bash
 GO ?= go
 # Below Linux's ephemeral port range (32768-60999): a listening port there
