@@ -52,6 +52,7 @@ type objects struct {
 	configMaps map[string]*corev1.ConfigMap
 	pdb        *policyv1.PodDisruptionBudget
 	monitor    *monitoringv1.ServiceMonitor
+	rule       *monitoringv1.PrometheusRule
 	scaled     *kedav1alpha1.ScaledObject
 	triggerAu  map[string]*kedav1alpha1.TriggerAuthentication
 	hpa        *autoscalingv2.HorizontalPodAutoscaler
@@ -101,6 +102,8 @@ func build(t *testing.T, dir string) objects {
 			o.pdb = strict[policyv1.PodDisruptionBudget](t, y)
 		case "ServiceMonitor":
 			o.monitor = strict[monitoringv1.ServiceMonitor](t, y)
+		case "PrometheusRule":
+			o.rule = strict[monitoringv1.PrometheusRule](t, y)
 		case "ScaledObject":
 			o.scaled = strict[kedav1alpha1.ScaledObject](t, y)
 		case "TriggerAuthentication":
