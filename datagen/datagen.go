@@ -18,7 +18,7 @@ func accounts() []string { return []string{"ABC123", "LMN456", "XYZ789"} }
 func genders() []string  { return []string{"MALE", "FEMALE", "OTHER"} }
 
 const (
-	users             = 9
+	quickstartUsers   = 9
 	registerTimeFirst = 1487715775521
 	registerTimeLast  = 1519273364599
 )
@@ -46,6 +46,9 @@ type Options struct {
 	// UserEvery: one users update per that many trades (0: 100).
 	UserEvery int64
 	Now       func() time.Time // record timestamps; nil = time.Now
+	// Market, when set, is the market profile's shape; nil is the
+	// quickstart.
+	Market *MarketOptions
 }
 
 // Progress hears how far a run is: the trades sent so far, every few
@@ -64,29 +67,75 @@ const progressEvery = 256
 type Generator struct {
 	rng                        *rand.Rand
 	symbols, accounts, genders []string
+	users                      int
+	// Market profile only (nil and zero for the quickstart's): symbols
+	// drawn by rank, users beyond the table, malformed values.
+	zipf                     *rand.Zipf
+	unknown, malformed, late float64
+	span, lateAge            time.Duration
 }
 
-// New returns a generator seeded with seed.
+// New returns a quickstart generator seeded with seed: the quickstart's 7
+// symbols, evenly, and 9 users.
 func New(seed uint64) *Generator {
-	return &Generator{rng: rand.New(rand.NewPCG(seed, seed^0x9e3779b97f4a7c15)), symbols: Symbols(), accounts: accounts(), genders: genders()}
+	return &Generator{rng: newRand(seed), symbols: Symbols(), accounts: accounts(), genders: genders(), users: quickstartUsers}
 }
 
-// Trade is a STOCK_TRADES value and its key (the symbol).
+func newRand(seed uint64) *rand.Rand { return rand.New(rand.NewPCG(seed, seed^0x9e3779b97f4a7c15)) }
+
+// Symbols is the generator's symbols, the hottest first in the market
+// profile.
+func (g *Generator) Symbols() []string { return g.symbols }
+
+// Users is how many users the generator writes (User_1 to User_n).
+func (g *Generator) Users() int { return g.users }
+
+// Trade is a STOCK_TRADES value and its key (the symbol). In the market
+// profile a share of values is malformed (MalformedValues) and a share
+// names a user the users table does not hold.
 func (g *Generator) Trade() (key string, value []byte) {
 	side := "BUY"
 	if g.rng.IntN(2) == 1 {
 		side = "SELL"
 	}
-	sym := g.symbols[g.rng.IntN(len(g.symbols))]
+	var sym string
+	if g.zipf != nil {
+		sym = g.symbols[g.zipf.Uint64()]
+		if g.malformed > 0 && g.rng.Float64() < g.malformed {
+			bad := MalformedValues()
+			return sym, []byte(bad[g.rng.IntN(len(bad))])
+		}
+	} else {
+		sym = g.symbols[g.rng.IntN(len(g.symbols))]
+	}
+	user := 1 + g.rng.IntN(g.users)
+	if g.unknown > 0 && g.rng.Float64() < g.unknown {
+		user = g.users + 1 + g.rng.IntN(g.users/100+1)
+	}
 	v, _ := json.Marshal(map[string]any{ // a map of plain values cannot fail to marshal
 		"side":     side,
 		"quantity": 1 + g.rng.IntN(4999),
 		"symbol":   sym,
 		"price":    5 + g.rng.IntN(995),
 		"account":  g.accounts[g.rng.IntN(len(g.accounts))],
-		"userid":   fmt.Sprintf("User_%d", 1+g.rng.IntN(users)),
+		"userid":   fmt.Sprintf("User_%d", user),
 	})
 	return sym, v
+}
+
+// EventTime is the event time of the next trade written at now: now for
+// the quickstart (Datagen stamps records as it writes them); in the market
+// profile spread evenly over the span before now, a share of them late
+// (MarketOptions.Late).
+func (g *Generator) EventTime(now time.Time) time.Time {
+	if g.span <= 0 {
+		return now
+	}
+	t := now.Add(-time.Duration(g.rng.Int64N(int64(g.span))))
+	if g.late > 0 && g.rng.Float64() < g.late {
+		t = t.Add(-g.lateAge)
+	}
+	return t
 }
 
 // User is a USERS value for User_n and its key (the userid).
@@ -106,6 +155,12 @@ func (g *Generator) User(n int) (key string, value []byte) {
 // flushes. It returns the number of trades written.
 func Run(ctx context.Context, sink Sink, o Options) (int64, error) {
 	g := New(o.Seed)
+	if o.Market != nil {
+		var err error
+		if g, err = NewMarket(o.Seed, *o.Market); err != nil {
+			return 0, err
+		}
+	}
 	now := o.Now
 	if now == nil {
 		now = time.Now
@@ -113,7 +168,7 @@ func Run(ctx context.Context, sink Sink, o Options) (int64, error) {
 	if o.UserEvery <= 0 {
 		o.UserEvery = 100
 	}
-	for n := 1; n <= users; n++ {
+	for n := 1; n <= g.users; n++ {
 		k, v := g.User(n)
 		if err := sink.Send(ctx, Record{Topic: "users", Key: k, Value: v, Timestamp: now()}); err != nil {
 			return 0, err
@@ -136,12 +191,12 @@ func Run(ctx context.Context, sink Sink, o Options) (int64, error) {
 			}
 		}
 		k, v := g.Trade()
-		if err := sink.Send(ctx, Record{Topic: "stocktrade", Key: k, Value: v, Timestamp: now()}); err != nil {
+		if err := sink.Send(ctx, Record{Topic: "stocktrade", Key: k, Value: v, Timestamp: g.EventTime(now())}); err != nil {
 			return sent, err
 		}
 		sent++
 		if sent%o.UserEvery == 0 {
-			k, v := g.User(1 + g.rng.IntN(users))
+			k, v := g.User(1 + g.rng.IntN(g.users))
 			if err := sink.Send(ctx, Record{Topic: "users", Key: k, Value: v, Timestamp: now()}); err != nil {
 				return sent, err
 			}
