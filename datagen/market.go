@@ -2,6 +2,7 @@ package datagen
 
 import (
 	"errors"
+	"flag"
 	"fmt"
 	"math/rand/v2"
 	"time"
@@ -91,4 +92,36 @@ func MalformedValues() []string {
 	return []string{`not json`, `[1,2]`, `null`, `{"side":"BUY","quantity":-1,"symbol":"AAAA","price":5}`,
 		`{"side":"HOLD","quantity":1,"symbol":"AAAA","price":5}`, `{"side":"BUY","quantity":"1","symbol":"AAAA","price":5}`,
 		`{"side":"BUY","quantity":1,"symbol":"","price":5}`}
+}
+
+// AddFlags registers the market profile's options on fs (-symbols,
+// -users, -skew, -span, -late, -late-age, -malformed, -unknown), with m's
+// values as defaults.
+func (m *MarketOptions) AddFlags(fs *flag.FlagSet) {
+	fs.IntVar(&m.Symbols, "symbols", m.Symbols, "market: distinct symbols")
+	fs.IntVar(&m.Users, "users", m.Users, "market: users in the users table")
+	fs.Float64Var(&m.Skew, "skew", m.Skew, "market: Zipf exponent of the symbols' popularity (> 1)")
+	fs.DurationVar(&m.Span, "span", m.Span, "market: event times spread over this span before a trade is written")
+	fs.Float64Var(&m.Late, "late", m.Late, "market: share of trades a further -late-age older")
+	fs.DurationVar(&m.LateAge, "late-age", m.LateAge, "market: how much older a late trade is")
+	fs.Float64Var(&m.Malformed, "malformed", m.Malformed, "market: share of malformed trade values")
+	fs.Float64Var(&m.Unknown, "unknown", m.Unknown, "market: share of trades naming a user the users table lacks")
+}
+
+// Profiles are the workload profiles' names, the default first.
+func Profiles() []string { return []string{"quickstart", "market"} }
+
+// Profile returns the market options profile names, nil for the
+// quickstart, after checking them.
+func Profile(name string, m MarketOptions) (*MarketOptions, error) {
+	switch name {
+	case "quickstart":
+		return nil, nil
+	case "market":
+		if err := m.Validate(); err != nil {
+			return nil, fmt.Errorf("-profile market: %w", err)
+		}
+		return &m, nil
+	}
+	return nil, fmt.Errorf("-profile %q: want quickstart or market", name)
 }

@@ -8,6 +8,7 @@ import (
 	"strconv"
 	"strings"
 
+	"github.com/tradeflow/tradeflow/datagen"
 	"github.com/tradeflow/tradeflow/internal/bench"
 	"github.com/tradeflow/tradeflow/internal/store"
 )
@@ -39,8 +40,14 @@ func options(cfg settings, log *slog.Logger, args []string) (o bench.Options, he
 	kjvm := fs.String("kstreams-jvm", strings.Join(o.KStreamsJVM, " "), "java options of the peer, space-separated")
 	kargs := fs.String("kstreams-args", strings.Join(o.KStreamsArgs, " "), "the peer's own options, space-separated (see interop/kstreams/README.md)")
 	fs.IntVar(&o.Runs, "runs", o.Runs, "runs of each side in the kstreams scenario")
+	profile := fs.String("profile", "quickstart", "trades of every scenario: quickstart (Datagen's 7 symbols, 9 users) or market (the market options; drain, drain-large, copy and restore)")
+	m := datagen.DefaultMarket()
+	m.AddFlags(fs)
 	if err := fs.Parse(args); err != nil {
 		return o, errors.Is(err, flag.ErrHelp), err
+	}
+	if o.Market, err = datagen.Profile(*profile, m); err != nil {
+		return o, false, err
 	}
 	o.Scenarios = strings.Split(*scenarios, ",")
 	if *kafka != "" {

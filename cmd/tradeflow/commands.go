@@ -75,30 +75,17 @@ func cmdDatagen(ctx context.Context, cfg Config, log *slog.Logger, args []string
 	count := fs.Int64("count", 0, "trades to produce; 0 = until interrupted")
 	rate := fs.Float64("rate", cfg.DatagenRate, "trades per second; 0 = as fast as possible")
 	seed := fs.Uint64("seed", uint64(time.Now().UnixNano()), "random seed")
-	profile := fs.String("profile", "quickstart", "quickstart (Datagen's 7 symbols and 9 users) or market (the options below)")
+	profile := fs.String("profile", "quickstart", "quickstart (Datagen's 7 symbols and 9 users) or market (the market options)")
 	m := datagen.DefaultMarket()
-	fs.IntVar(&m.Symbols, "symbols", m.Symbols, "market: distinct symbols")
-	fs.IntVar(&m.Users, "users", m.Users, "market: users in the users table")
-	fs.Float64Var(&m.Skew, "skew", m.Skew, "market: Zipf exponent of the symbols' popularity (> 1)")
-	fs.DurationVar(&m.Span, "span", m.Span, "market: event times spread over this span before now")
-	fs.Float64Var(&m.Late, "late", m.Late, "market: share of trades a further -late-age older")
-	fs.DurationVar(&m.LateAge, "late-age", m.LateAge, "market: how much older a late trade is")
-	fs.Float64Var(&m.Malformed, "malformed", m.Malformed, "market: share of malformed trade values")
-	fs.Float64Var(&m.Unknown, "unknown", m.Unknown, "market: share of trades naming a user the table lacks")
+	m.AddFlags(fs)
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
-	o := datagen.Options{Rate: *rate, Count: *count, Seed: *seed, Progress: datagenProgress(log, os.Stderr, *count)}
-	switch *profile {
-	case "quickstart":
-	case "market":
-		if err := m.Validate(); err != nil {
-			return fmt.Errorf("datagen -profile market: %w", err)
-		}
-		o.Market = &m
-	default:
-		return fmt.Errorf("datagen -profile %q: want quickstart or market", *profile)
+	market, err := datagen.Profile(*profile, m)
+	if err != nil {
+		return fmt.Errorf("datagen %w", err)
 	}
+	o := datagen.Options{Rate: *rate, Count: *count, Seed: *seed, Progress: datagenProgress(log, os.Stderr, *count), Market: market}
 	if len(cfg.Brokers) == 0 {
 		return errors.New("TRADEFLOW_BROKERS is empty: datagen needs brokers")
 	}

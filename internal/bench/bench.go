@@ -18,6 +18,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/tradeflow/tradeflow/datagen"
 	"github.com/tradeflow/tradeflow/internal/kclient"
 	"github.com/tradeflow/tradeflow/internal/store"
 	"github.com/tradeflow/tradeflow/processor"
@@ -67,16 +68,19 @@ type Options struct {
 	Store           store.Kind    // where the workers keep their tables
 	Timeout         time.Duration // bound on one scenario
 	Seed            uint64        // datagen seed
-	Kafka           []string      // a real broker the kstreams scenario owns: it recreates stocktrade and users
-	KStreamsJar     string        // the peer's runnable jar
-	KStreamsJVM     []string      // java options before -jar
-	KStreamsArgs    []string      // the peer's options after those the scenario sets
-	Runs            int           // runs of each side in the kstreams scenario
-	ClientID        string
-	Rules           settlement.Rules
-	Policy          settlement.Policy
-	Log             *slog.Logger // the workers' log
-	Out             io.Writer    // where figures go
+	// Market, when set, makes every scenario's trades the market
+	// profile's (datagen.MarketOptions); nil is the quickstart.
+	Market       *datagen.MarketOptions
+	Kafka        []string // a real broker the kstreams scenario owns: it recreates stocktrade and users
+	KStreamsJar  string   // the peer's runnable jar
+	KStreamsJVM  []string // java options before -jar
+	KStreamsArgs []string // the peer's options after those the scenario sets
+	Runs         int      // runs of each side in the kstreams scenario
+	ClientID     string
+	Rules        settlement.Rules
+	Policy       settlement.Policy
+	Log          *slog.Logger // the workers' log
+	Out          io.Writer    // where figures go
 }
 
 // DefaultOptions are the settings.
@@ -116,6 +120,18 @@ func (o Options) Validate() error {
 	}
 	if err := o.Store.Validate(); err != nil {
 		errs = append(errs, err)
+	}
+	if o.Market != nil {
+		if err := o.Market.Validate(); err != nil {
+			errs = append(errs, fmt.Errorf("market profile: %w", err))
+		}
+		// The latency, http and kstreams scenarios follow each symbol's
+		// count over HTTP, which suits the quickstart's 7 symbols.
+		for _, sc := range o.Scenarios {
+			if sc != Drain && sc != DrainLarge && sc != Copy && sc != Restore {
+				errs = append(errs, fmt.Errorf("scenario %s: the market profile runs %s, %s, %s and %s", sc, Drain, DrainLarge, Copy, Restore))
+			}
+		}
 	}
 	for _, s := range o.Scenarios {
 		if !slices.Contains(known(), s) {
@@ -176,6 +192,19 @@ type bench struct {
 	o   Options
 	res *results
 }
+
+// generator is the profile's trade generator for seed (Options.Validate
+// checked the market options).
+func (b *bench) generator(seed uint64) *datagen.Generator {
+	if b.o.Market == nil {
+		return datagen.New(seed)
+	}
+	g, _ := datagen.NewMarket(seed, *b.o.Market)
+	return g
+}
+
+// symbols are the profile's symbols.
+func (b *bench) symbols() []string { return b.generator(0).Symbols() }
 
 func (b *bench) printf(format string, args ...any) { fmt.Fprintf(b.o.Out, format, args...) }
 

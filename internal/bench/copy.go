@@ -10,7 +10,6 @@ import (
 	"github.com/lovoo/goka/codec"
 	"github.com/twmb/franz-go/pkg/kadm"
 
-	"github.com/tradeflow/tradeflow/datagen"
 	"github.com/tradeflow/tradeflow/internal/store"
 	"github.com/tradeflow/tradeflow/processor"
 	"github.com/tradeflow/tradeflow/worker"
@@ -72,7 +71,7 @@ func (b *bench) runCopy(ctx context.Context) error {
 		return fmt.Errorf("create %s: %w", copyTopic, err)
 	}
 	res := copyResult{Records: b.o.Trades}
-	if res.Produce, err = c.produceBacklog(ctx, datagen.New(b.o.Seed), b.o.Trades); err != nil {
+	if res.Produce, err = c.produceBacklog(ctx, b.generator(b.o.Seed), b.o.Trades); err != nil {
 		return err
 	}
 	start := time.Now()

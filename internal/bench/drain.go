@@ -7,8 +7,6 @@ import (
 	"os"
 	"runtime/pprof"
 	"time"
-
-	"github.com/tradeflow/tradeflow/datagen"
 )
 
 // drainResult is one backlog drain.
@@ -34,7 +32,7 @@ func (b *bench) runDrain(ctx context.Context, name string, partitions int32, pro
 		return err
 	}
 	defer c.close()
-	g := datagen.New(b.o.Seed)
+	g := b.generator(b.o.Seed)
 	if err := c.produceUsers(ctx, g); err != nil {
 		return err
 	}
@@ -52,7 +50,7 @@ func (b *bench) runDrain(ctx context.Context, name string, partitions int32, pro
 	}
 	res.FirstReady, err = r.waitReady(ctx)
 	if err == nil {
-		res.Elapsed, err = r.waitVisible(ctx, b.o.Trades)
+		res.Elapsed, err = r.waitVisible(ctx, b.o.Trades, b.symbols())
 	}
 	err = errors.Join(err, stopProfile())
 	res.usage = mon.finish()

@@ -10,7 +10,6 @@ import (
 
 	"github.com/twmb/franz-go/pkg/kadm"
 
-	"github.com/tradeflow/tradeflow/datagen"
 	"github.com/tradeflow/tradeflow/internal/testkit"
 	"github.com/tradeflow/tradeflow/processor"
 )
@@ -77,7 +76,7 @@ func (b *bench) runKStreams(ctx context.Context) error {
 	if err := c.recreateInputs(ctx, peerPrefix); err != nil {
 		return err
 	}
-	g := datagen.New(b.o.Seed)
+	g := b.generator(b.o.Seed)
 	if err := c.produceUsers(ctx, g); err != nil {
 		return err
 	}
@@ -92,7 +91,7 @@ func (b *bench) runKStreams(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
-	b.printf("%-11s backlog: %d users, %d trades produced in %v (not counted)\n", KStreams, datagenUsers, b.o.Trades, produced.Round(time.Millisecond))
+	b.printf("%-11s backlog: %d users, %d trades produced in %v (not counted)\n", KStreams, g.Users(), b.o.Trades, produced.Round(time.Millisecond))
 	res := &peerResult{Trades: b.o.Trades}
 	defer func() { b.res.peer = res }()
 	run := 0
@@ -140,7 +139,7 @@ func (b *bench) tradeflowDrain(ctx context.Context, c *cluster, i int) (sideRun,
 	ready, err := r.waitReady(ctx)
 	var res sideRun
 	if err == nil {
-		res.Elapsed, err = r.waitVisible(ctx, b.o.Trades)
+		res.Elapsed, err = r.waitVisible(ctx, b.o.Trades, b.symbols())
 	}
 	u := mon.finish()
 	if err = errors.Join(err, r.stop()); err != nil {
@@ -226,7 +225,7 @@ func (b *bench) tradeflowLatency(ctx context.Context, c *cluster, i int) (sideRu
 		pctx, cancel := context.WithCancel(ctx)
 		polled := make(chan error, 1)
 		go func() { polled <- pollHTTP(pctx, addr, t) }()
-		lat, err := b.measure(pctx, c, datagen.New(b.o.Seed+uint64(i)), t)
+		lat, err := b.measure(pctx, c, b.generator(b.o.Seed+uint64(i)), t)
 		cancel()
 		return lat, errors.Join(err, <-polled)
 	}()
@@ -283,7 +282,7 @@ func (b *bench) peerLatency(ctx context.Context, c *cluster, appID string, i int
 		}, p.started); err != nil {
 			return latencyResult{}, err
 		}
-		return b.measure(ctx, c, datagen.New(b.o.Seed+uint64(i)), t)
+		return b.measure(ctx, c, b.generator(b.o.Seed+uint64(i)), t)
 	}()
 	wall := time.Since(p.started)
 	cancel()

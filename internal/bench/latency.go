@@ -36,7 +36,7 @@ func (b *bench) runLatency(ctx context.Context) error {
 		return err
 	}
 	defer c.close()
-	g := datagen.New(b.o.Seed)
+	g := b.generator(b.o.Seed)
 	if err := c.produceUsers(ctx, g); err != nil {
 		return err
 	}

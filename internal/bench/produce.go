@@ -14,9 +14,6 @@ import (
 	"github.com/tradeflow/tradeflow/views"
 )
 
-// datagenUsers is how many users datagen's trades name (User_1..User_9).
-const datagenUsers = 9
-
 // firstErr keeps the first error of asynchronous produce callbacks.
 type firstErr struct {
 	mu  sync.Mutex
@@ -54,7 +51,7 @@ func (c *cluster) flush(ctx context.Context, fe *firstErr) error {
 // produceUsers writes every user datagen's trades name.
 func (c *cluster) produceUsers(ctx context.Context, g *datagen.Generator) error {
 	fe := &firstErr{}
-	for n := 1; n <= datagenUsers; n++ {
+	for n := 1; n <= g.Users(); n++ {
 		k, v := g.User(n)
 		c.kcl.Produce(ctx, &kgo.Record{Topic: string(processor.UsersTable), Key: []byte(k), Value: v, Timestamp: time.Now()}, fe.set)
 	}
@@ -118,10 +115,10 @@ func (c *cluster) pace(ctx context.Context, g *datagen.Generator, rate float64, 
 	return n, c.flush(fctx, fe)
 }
 
-// visible sums every datagen symbol's counts in the worker's count view.
-func visible(counts *views.Counts) (int64, error) {
+// visible sums the symbols' counts in the worker's count view.
+func visible(counts *views.Counts, symbols []string) (int64, error) {
 	var n int64
-	for _, sym := range datagen.Symbols() {
+	for _, sym := range symbols {
 		ws, err := counts.Windows(sym, math.MinInt64, math.MaxInt64)
 		if err != nil {
 			return 0, err
@@ -142,7 +139,7 @@ const visibleEvery = 100 * time.Millisecond
 // waitVisible waits until the worker's count view holds want trades and
 // returns the time since the worker started. More than want is an error:
 // a trade counted twice.
-func (r *running) waitVisible(ctx context.Context, want int64) (time.Duration, error) {
+func (r *running) waitVisible(ctx context.Context, want int64, symbols []string) (time.Duration, error) {
 	var last int64
 	d, err := poll(ctx, visibleEvery, func() (bool, error) {
 		if err := r.failed(); err != nil {
@@ -151,7 +148,7 @@ func (r *running) waitVisible(ctx context.Context, want int64) (time.Duration, e
 		if !r.w.Counts.Recovered() {
 			return false, nil
 		}
-		n, err := visible(r.w.Counts)
+		n, err := visible(r.w.Counts, symbols)
 		if n > want {
 			return false, fmt.Errorf("%d trades counted, %d produced", n, want)
 		}

@@ -44,7 +44,7 @@ func (b *bench) runHTTP(ctx context.Context) error {
 		return err
 	}
 	defer c.close()
-	g := datagen.New(b.o.Seed)
+	g := b.generator(b.o.Seed)
 	if err := c.produceUsers(ctx, g); err != nil {
 		return err
 	}
@@ -70,7 +70,7 @@ func (b *bench) runHTTP(ctx context.Context) error {
 
 func (b *bench) measureHTTP(ctx context.Context, c *cluster, r *running, g *datagen.Generator, wrk string) (httpResult, error) {
 	var res httpResult
-	if _, err := r.waitVisible(ctx, b.o.HTTPBacklog); err != nil {
+	if _, err := r.waitVisible(ctx, b.o.HTTPBacklog, b.symbols()); err != nil {
 		return res, fmt.Errorf("backlog: %w", err)
 	}
 	ws, err := r.w.Counts.Windows(wrkSymbol, 0, 1<<62)
@@ -104,7 +104,7 @@ func (b *bench) measureHTTP(ctx context.Context, c *cluster, r *running, g *data
 	if err := parseWrk(string(out), &res); err != nil {
 		return res, fmt.Errorf("%s: %w\n%s", res.WrkCommand, err, out)
 	}
-	if _, err := r.waitVisible(ctx, b.o.HTTPBacklog+res.Produced); err != nil {
+	if _, err := r.waitVisible(ctx, b.o.HTTPBacklog+res.Produced, b.symbols()); err != nil {
 		return res, fmt.Errorf("after wrk: %w", err)
 	}
 	res.CatchUp = time.Since(ended)
