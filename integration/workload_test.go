@@ -160,13 +160,14 @@ func diff(got, want map[winKey]tally) string {
 	return strings.Join(out, "\n")
 }
 
-// awaitCounts polls the API until it serves exactly want.
-func awaitCounts(tb testing.TB, addr string, want map[winKey]tally, within time.Duration) time.Duration {
+// awaitCounts polls the API until it serves exactly want, for syms
+// (default: the quickstart's symbols).
+func awaitCounts(tb testing.TB, addr string, want map[winKey]tally, within time.Duration, syms ...string) time.Duration {
 	tb.Helper()
 	start := time.Now()
 	var d string
 	for time.Since(start) < within {
-		if d = diff(served(tb, addr), want); d == "" {
+		if d = diff(served(tb, addr, syms...), want); d == "" {
 			return time.Since(start)
 		}
 		time.Sleep(250 * time.Millisecond)

@@ -1,0 +1,97 @@
+package integration
+
+import (
+	"encoding/json"
+	"fmt"
+	"testing"
+	"time"
+
+	"github.com/twmb/franz-go/pkg/kgo"
+
+	"github.com/tradeflow/tradeflow/datagen"
+)
+
+// TestMarketDrainExact is the market drain at CI size: datagen's market
+// profile (hundreds of symbols with Zipf skew, thousands of users, some
+// unknown users and malformed values) on 200 partitions, drained by one
+// worker; every window's counts must equal a ground truth computed here
+// from the values, by the README's rules.
+func TestMarketDrainExact(t *testing.T) {
+	c := newCluster(t)
+	m := datagen.MarketOptions{Symbols: 300, Users: 3000, Skew: 1.1, Span: 30 * time.Minute,
+		Malformed: 0.02, Unknown: 0.02, LateAge: time.Hour}
+	w := newMarketWorkload(t, 11, m, 20_000)
+	c.createTopic(t, "stocktrade", 200, nil)
+	c.createTopic(t, "users", 6, map[string]*string{"cleanup.policy": ptrTo("compact")})
+	c.produce(t, w.Users...)
+	c.produce(t, w.Trades...)
+	p := c.startWorker(t, t.TempDir(), "TRADEFLOW_FLAG_RATE=0", "TRADEFLOW_PARTITIONS=200")
+	took := awaitCounts(t, p.HTTP, w.Truth, 3*time.Minute, w.symbols...)
+	t.Logf("%d trades (%d valid) over %d symbols and %d windows counted exactly %v after the worker was ready",
+		len(w.Trades), w.Valid, len(w.symbols), len(w.Truth), took.Round(time.Millisecond))
+}
+
+// marketWorkload is a market-profile workload and its ground truth.
+type marketWorkload struct {
+	workload
+	symbols []string
+}
+
+// newMarketWorkload generates n trades and every user with datagen's
+// market profile, and computes the truth from the values themselves:
+// malformed values count nowhere; a user beyond the table is Rejected; a
+// quantity × price above the large-trade threshold is Pending; the rest
+// Completed (flag rate 0).
+func newMarketWorkload(tb testing.TB, seed uint64, m datagen.MarketOptions, n int) *marketWorkload {
+	tb.Helper()
+	g, err := datagen.NewMarket(seed, m)
+	if err != nil {
+		tb.Fatal(err)
+	}
+	w := &marketWorkload{workload: workload{Truth: map[winKey]tally{}, LargeTrade: 100000}, symbols: g.Symbols()}
+	now := time.Now()
+	for i := 1; i <= g.Users(); i++ {
+		k, v := g.User(i)
+		w.Users = append(w.Users, &kgo.Record{Topic: "users", Key: []byte(k), Value: v, Timestamp: now})
+	}
+	bad := map[string]bool{}
+	for _, v := range datagen.MalformedValues() {
+		bad[v] = true
+	}
+	for range n {
+		k, v := g.Trade()
+		ts := g.EventTime(now).UnixMilli()
+		w.Trades = append(w.Trades, &kgo.Record{Topic: "stocktrade", Key: []byte(k), Value: v, Timestamp: time.UnixMilli(ts)})
+		if bad[string(v)] {
+			w.BadTrades++
+			continue
+		}
+		var tr struct {
+			Quantity, Price int64
+			Symbol, Userid  string
+		}
+		if err := json.Unmarshal(v, &tr); err != nil || tr.Symbol != k {
+			tb.Fatalf("generated trade %s (key %s): %v", v, k, err)
+		}
+		var user int
+		if _, err := fmt.Sscanf(tr.Userid, "User_%d", &user); err != nil {
+			tb.Fatalf("userid %q: %v", tr.Userid, err)
+		}
+		w.Valid++
+		key := winKey{k, ts - ts%60_000}
+		t := w.Truth[key]
+		switch {
+		case user > g.Users():
+			t.Rejected++
+		case tr.Quantity*tr.Price > w.LargeTrade:
+			t.Pending++
+		default:
+			t.Completed++
+		}
+		w.Truth[key] = t
+	}
+	if w.BadTrades == 0 || w.Valid == 0 {
+		tb.Fatalf("workload of %d malformed and %d valid trades; want both", w.BadTrades, w.Valid)
+	}
+	return w
+}
