@@ -1,8 +1,10 @@
 package views
 
 import (
+	"cmp"
 	"encoding/json"
 	"math"
+	"slices"
 	"sort"
 	"sync"
 	"sync/atomic"
@@ -26,11 +28,19 @@ type index struct {
 	symbols map[string]*symbolWindows
 }
 
+// symbolWindows is one symbol's windows, sorted by start (oldest first) and
+// changed in place under the index's lock: most updates are to the newest
+// window or append one, and a sorted slice costs a third of a map of the
+// same windows and needs no sorted copy for queries.
 type symbolWindows struct {
-	byStart map[int64]Window
-	sorted  []Window // newest first; nil when an update made it stale
-	body    []byte   // the /v1/counts answer of all windows; nil when stale
-	version uint64   // counts the updates, so a body built from older windows is not kept
+	sorted  []Window
+	body    []byte // the /v1/counts answer of all windows; nil when stale
+	version uint64 // counts the updates, so a body built from older windows is not kept
+}
+
+// find returns the index of start in sorted, or where it would go.
+func (sw *symbolWindows) find(start int64) (int, bool) {
+	return sort.Find(len(sw.sorted), func(i int) int { return cmp.Compare(start, sw.sorted[i].WindowStart) })
 }
 
 func newIndex() *index { return &index{symbols: map[string]*symbolWindows{}} }
@@ -77,55 +87,47 @@ func (ix *index) apply(key string, value []byte) {
 		if w == nil {
 			return
 		}
-		sw = &symbolWindows{byStart: map[int64]Window{}}
+		sw = &symbolWindows{}
 		ix.symbols[symbol] = sw
 	}
-	if w == nil {
-		delete(sw.byStart, start)
-		if len(sw.byStart) == 0 {
+	i, found := sw.find(start)
+	switch {
+	case w == nil && found:
+		sw.sorted = slices.Delete(sw.sorted, i, i+1)
+		if len(sw.sorted) == 0 {
 			delete(ix.symbols, symbol)
 		}
-	} else {
-		sw.byStart[start] = Window{
+	case w == nil:
+		return
+	default:
+		win := Window{
 			WindowStart: start, WindowEnd: settlement.WindowEnd(start),
 			Completed: w.Completed, Pending: w.Pending, Flagged: w.Flagged, Rejected: w.Rejected,
 		}
+		if found {
+			sw.sorted[i] = win
+		} else {
+			sw.sorted = slices.Insert(sw.sorted, i, win)
+		}
 	}
-	sw.sorted, sw.body = nil, nil
+	sw.body = nil
 	sw.version++
 }
 
 // windows returns symbol's windows with start in [from, to], newest first.
 func (ix *index) windows(symbol string, from, to int64) []Window {
 	ix.mu.RLock()
+	defer ix.mu.RUnlock()
 	sw := ix.symbols[symbol]
-	var sorted []Window
-	if sw != nil {
-		sorted = sw.sorted
-	}
-	ix.mu.RUnlock()
 	if sw == nil {
 		return nil
 	}
-	if sorted == nil {
-		ix.mu.Lock()
-		if sw.sorted == nil {
-			s := make([]Window, 0, len(sw.byStart))
-			for _, w := range sw.byStart {
-				s = append(s, w)
-			}
-			sort.Slice(s, func(i, j int) bool { return s[i].WindowStart > s[j].WindowStart })
-			sw.sorted = s
-		}
-		sorted = sw.sorted
-		ix.mu.Unlock()
-	}
-	// sorted is never modified after it is built (an update replaces it),
-	// so it can be read without the lock.
-	lo := sort.Search(len(sorted), func(i int) bool { return sorted[i].WindowStart <= to })
-	hi := sort.Search(len(sorted), func(i int) bool { return sorted[i].WindowStart < from })
+	lo := sort.Search(len(sw.sorted), func(i int) bool { return sw.sorted[i].WindowStart >= from })
+	hi := sort.Search(len(sw.sorted), func(i int) bool { return sw.sorted[i].WindowStart > to })
 	out := make([]Window, hi-lo)
-	copy(out, sorted[lo:hi])
+	for i := range out {
+		out[i] = sw.sorted[hi-1-i]
+	}
 	return out
 }
 

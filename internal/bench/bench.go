@@ -33,7 +33,10 @@ const (
 	DrainLarge = "drain-large"
 	Latency    = "latency"
 	Restore    = "restore"
-	HTTP       = "http"
+	// RestoreUsers restores the users table of the profile's users (the
+	// market profile's million by default); not among the defaults.
+	RestoreUsers = "restore-users"
+	HTTP         = "http"
 	// KStreams needs Options.Kafka, so it is not among the defaults.
 	KStreams = "kstreams"
 )
@@ -44,7 +47,7 @@ const (
 func Scenarios() []string { return []string{Drain, Copy, DrainLarge, Latency, Restore, HTTP} }
 
 // known is every scenario, in the order they run.
-func known() []string { return append(Scenarios(), KStreams) }
+func known() []string { return append(Scenarios(), KStreams, RestoreUsers) }
 
 // backlogSpan is how far back the pre-produced trades' event times reach:
 // inside the window grace, so no trade is dropped as late.
@@ -128,8 +131,8 @@ func (o Options) Validate() error {
 		// The latency, http and kstreams scenarios follow each symbol's
 		// count over HTTP, which suits the quickstart's 7 symbols.
 		for _, sc := range o.Scenarios {
-			if sc != Drain && sc != DrainLarge && sc != Copy && sc != Restore {
-				errs = append(errs, fmt.Errorf("scenario %s: the market profile runs %s, %s, %s and %s", sc, Drain, DrainLarge, Copy, Restore))
+			if sc != Drain && sc != DrainLarge && sc != Copy && sc != Restore && sc != RestoreUsers {
+				errs = append(errs, fmt.Errorf("scenario %s: the market profile runs %s, %s, %s, %s and %s", sc, Drain, DrainLarge, Copy, Restore, RestoreUsers))
 			}
 		}
 	}
@@ -161,13 +164,14 @@ func Run(ctx context.Context, o Options) error {
 	b := &bench{o: o, res: &results{failed: map[string]bool{}, skipped: map[string]string{}}}
 	b.printHeader()
 	steps := map[string]func(context.Context) error{
-		Drain:      func(ctx context.Context) error { return b.runDrain(ctx, Drain, o.Partitions, o.CPUProfile) },
-		DrainLarge: func(ctx context.Context) error { return b.runDrain(ctx, DrainLarge, o.PartitionsLarge, "") },
-		Copy:       b.runCopy,
-		Latency:    b.runLatency,
-		Restore:    b.runRestore,
-		HTTP:       b.runHTTP,
-		KStreams:   b.runKStreams,
+		Drain:        func(ctx context.Context) error { return b.runDrain(ctx, Drain, o.Partitions, o.CPUProfile) },
+		DrainLarge:   func(ctx context.Context) error { return b.runDrain(ctx, DrainLarge, o.PartitionsLarge, "") },
+		Copy:         b.runCopy,
+		Latency:      b.runLatency,
+		Restore:      b.runRestore,
+		HTTP:         b.runHTTP,
+		KStreams:     b.runKStreams,
+		RestoreUsers: b.runRestoreUsers,
 	}
 	var errs []error
 	for _, name := range known() {

@@ -5,6 +5,8 @@ import (
 	"errors"
 	"fmt"
 	"math"
+	"runtime"
+	"runtime/debug"
 	"time"
 
 	"github.com/twmb/franz-go/pkg/kgo"
@@ -25,6 +27,23 @@ type restoreResult struct {
 	Write   time.Duration // writing the changelog, not part of the figure
 	Elapsed time.Duration // worker start to Ready
 	usage
+	held memory // what the ready worker added
+}
+
+// memory is the process's Go heap in use and RSS, in bytes.
+type memory struct{ heap, rss int64 }
+
+func (m memory) minus(o memory) memory { return memory{m.heap - o.heap, m.rss - o.rss} }
+
+// settledMemory collects garbage, returns what it freed to the OS, and
+// reads the heap in use and the RSS.
+func settledMemory() memory {
+	runtime.GC()
+	debug.FreeOSMemory()
+	var ms runtime.MemStats
+	runtime.ReadMemStats(&ms)
+	rss, _ := statusKB("VmRSS")
+	return memory{heap: int64(ms.HeapInuse), rss: rss << 10}
 }
 
 func (r restoreResult) rate() float64 { return float64(r.Entries) / r.Elapsed.Seconds() }
@@ -45,12 +64,14 @@ func (b *bench) runRestore(ctx context.Context) error {
 	if res.Write, err = c.writeCountTable(ctx, b.o.Restore); err != nil {
 		return err
 	}
+	before := settledMemory()
 	r, err := c.startWorker("worker")
 	if err != nil {
 		return err
 	}
 	res.Elapsed, err = r.waitReady(ctx)
 	res.usage = mon.finish()
+	res.held = settledMemory().minus(before)
 	res.BrokerBytes = c.logBytes(ctx)
 	var held int64
 	if err == nil {
@@ -63,6 +84,8 @@ func (b *bench) runRestore(ctx context.Context) error {
 	b.res.addUsage(Restore, res.usage)
 	b.printf("%-11s %d entries in %v = %.0f entries/s (worker start to ready: count group and count view; checked: the view holds %d; writing took %v, not counted); %v\n",
 		Restore, res.Entries, res.Elapsed.Round(time.Millisecond), res.rate(), held, res.Write.Round(time.Millisecond), res.usage)
+	b.printf("%-11s the ready worker holds the table (after a GC, the broker's share before the worker subtracted): Go heap %d MiB = %.0f B/entry, RSS %d MiB = %.0f B/entry\n",
+		"", res.held.heap>>20, float64(res.held.heap)/float64(res.Entries), res.held.rss>>20, float64(res.held.rss)/float64(res.Entries))
 	return nil
 }
 
@@ -111,4 +134,41 @@ func restoredEntries(r *running, n int64) (int64, error) {
 		return held, fmt.Errorf("the count view holds %d windows after restore, %d were written", held, n)
 	}
 	return held, nil
+}
+
+// runRestoreUsers writes the profile's users to the users table, then
+// starts a worker and times it until Ready: every worker's users view
+// holds the whole table (a GlobalKTable's shape), so this is what each
+// worker pays at start-up.
+func (b *bench) runRestoreUsers(ctx context.Context) error {
+	mon := startMonitor()
+	defer mon.close()
+	c, err := startCluster(b.o, b.o.Partitions)
+	if err != nil {
+		return err
+	}
+	defer c.close()
+	g := b.generator(b.o.Seed)
+	start := time.Now()
+	if err := c.produceUsers(ctx, g); err != nil {
+		return err
+	}
+	write := time.Since(start)
+	before := settledMemory()
+	r, err := c.startWorker("worker")
+	if err != nil {
+		return err
+	}
+	elapsed, err := r.waitReady(ctx)
+	u := mon.finish()
+	held := settledMemory().minus(before)
+	if err = errors.Join(err, r.stop()); err != nil {
+		return err
+	}
+	b.res.addUsage(RestoreUsers, u)
+	n := float64(g.Users())
+	b.printf("%-11s %d users in %v = %.0f users/s (worker start to ready; writing took %v, not counted); the ready worker holds them in Go heap %d MiB = %.0f B/user, RSS %d MiB = %.0f B/user; %v\n",
+		RestoreUsers, g.Users(), elapsed.Round(time.Millisecond), n/elapsed.Seconds(), write.Round(time.Millisecond),
+		held.heap>>20, float64(held.heap)/n, held.rss>>20, float64(held.rss)/n, u)
+	return nil
 }

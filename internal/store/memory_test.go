@@ -93,3 +93,19 @@ func TestSeek(t *testing.T) {
 		t.Fatal("Seek past the end should report nothing")
 	}
 }
+
+// A value is copied, so the entry does not hold the buffer it came in (a
+// fetched record batch).
+func TestMemorySetCopies(t *testing.T) {
+	s := NewMemory()
+	batch := make([]byte, 4096)
+	copy(batch[100:], "value")
+	if err := s.Set("k", batch[100:105:105]); err != nil {
+		t.Fatal(err)
+	}
+	batch[100] = 'X'
+	got, _ := s.Get("k")
+	if string(got) != "value" || &got[0] == &batch[100] {
+		t.Fatalf("got %q; want a copy of %q", got, "value")
+	}
+}
