@@ -12,7 +12,6 @@ import (
 	"github.com/lovoo/goka"
 
 	"github.com/tradeflow/tradeflow/internal/gokaext"
-	"github.com/tradeflow/tradeflow/internal/store"
 	"github.com/tradeflow/tradeflow/processor"
 	"github.com/tradeflow/tradeflow/settlement"
 )
@@ -56,15 +55,13 @@ type Counts struct {
 // counts it applies (processor.HeaderSettledAt).
 func NewCounts(brokers []string, kit *gokaext.Kit, m *processor.Metrics, opts ...goka.ViewOption) (*Counts, error) {
 	ix := newIndex()
-	// The index is fed only by the update callback, which sees what the
-	// view reads from the changelog: with a persistent store the view
-	// would resume from its stored offset and the index would miss every
-	// window stored before. So this view always rebuilds, in memory, from
-	// the start of the changelog.
 	c := &Counts{index: ix}
-	o := append(kit.ViewOptions(), goka.WithViewCallback(ix.updateCallback(m, &c.live)),
-		goka.WithViewStorageBuilder(kit.ViewStorage(store.MemoryBuilder())))
-	v, err := goka.NewView(brokers, processor.CountTable, processor.CountsCodec(), append(o, opts...)...)
+	// The index is the view's storage, whatever opts say (goka's tester
+	// sets its own), so each window is held once; like a memory store it
+	// starts empty and the view rebuilds it from the changelog's start.
+	o := append(append(kit.ViewOptions(), opts...), goka.WithViewCallback(ix.updateCallback(m, &c.live)),
+		goka.WithViewStorageBuilder(kit.ViewStorage(ix.builder())))
+	v, err := goka.NewView(brokers, processor.CountTable, processor.CountsCodec(), o...)
 	if err != nil {
 		return nil, fmt.Errorf("count table view: %w", err)
 	}

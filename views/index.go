@@ -18,14 +18,20 @@ import (
 	"github.com/tradeflow/tradeflow/settlement"
 )
 
-// index keeps every symbol's windows in memory, sorted newest first, fed by
-// the count view's update callback as the changelog arrives. A query then
-// reads one symbol's slice instead of range-scanning every partition of the
-// view (the table is partitioned by symbol and window, so one symbol's
-// windows are spread over all partitions).
+// index keeps every symbol's windows in memory, sorted, fed by the count
+// view as the changelog arrives: it is the view's storage (viewStorage), so
+// each window is held once, with the changelog value the stale rule
+// compares the next one with. A query reads one symbol's slice instead of
+// range-scanning every partition of the view (the table is partitioned by
+// symbol and window, so one symbol's windows are spread over all
+// partitions).
 type index struct {
 	mu      sync.RWMutex
 	symbols map[string]*symbolWindows
+	// entries counts the windows per view partition (for
+	// tradeflow_table_entries), kept here so that a partition's storage
+	// built again after a reconnect counts on.
+	entries sync.Map // partition → *atomic.Int64
 }
 
 // symbolWindows is one symbol's windows, sorted by start (oldest first) and
@@ -33,9 +39,15 @@ type index struct {
 // window or append one, and a sorted slice costs a third of a map of the
 // same windows and needs no sorted copy for queries.
 type symbolWindows struct {
-	sorted  []Window
+	sorted  []entry
 	body    []byte // the /v1/counts answer of all windows; nil when stale
 	version uint64 // counts the updates, so a body built from older windows is not kept
+}
+
+// entry is one window: its counts, and the changelog value they are from.
+type entry struct {
+	Window
+	value []byte
 }
 
 // find returns the index of start in sorted, or where it would go.
@@ -45,16 +57,15 @@ func (sw *symbolWindows) find(start int64) (int, bool) {
 
 func newIndex() *index { return &index{symbols: map[string]*symbolWindows{}} }
 
-// updateCallback stores the changelog record as goka's default does, then
-// applies it to the index; a stale record (a late write of a worker that
-// had lost the partition) is ignored and counted. Once live, a record that
-// counted a new trade gives the end-to-end latency of its oldest.
+// updateCallback applies the stale rule (a late write of a worker that had
+// lost the partition is ignored and counted), then stores the record in
+// the index as goka's default does. Once live, a record that counted a new
+// sampled trade gives that trade's end-to-end latency.
 func (ix *index) updateCallback(m *processor.Metrics, live *atomic.Bool) goka.UpdateCallback {
 	return processor.StaleUpdate(m.Stale.Inc, func(ctx goka.UpdateContext, s storage.Storage, key string, value []byte) error {
 		if err := goka.DefaultUpdate(ctx, s, key, value); err != nil {
 			return err
 		}
-		ix.apply(key, value)
 		if live.Load() {
 			if at, ok := processor.SettledAt(ctx.Headers()); ok {
 				m.EndToEnd.Observe(time.Since(at).Seconds())
@@ -65,18 +76,20 @@ func (ix *index) updateCallback(m *processor.Metrics, live *atomic.Bool) goka.Up
 }
 
 // apply records one changelog record: a window's counts, or its deletion
-// (a tombstone after retention). A record that does not decode is left
-// out of the index (and of answers) rather than failing the view.
-func (ix *index) apply(key string, value []byte) {
+// (a tombstone after retention). A record whose key or value does not
+// decode leaves the index as it was (and out of answers) rather than
+// failing the view. It returns +1 when a window was added, -1 when one
+// was removed.
+func (ix *index) apply(key string, value []byte) int {
 	symbol, start, err := settlement.ParseWindowKey(key)
 	if err != nil {
-		return
+		return 0
 	}
 	var w *pb.WindowCounts
 	if value != nil {
 		v, err := processor.CountsCodec().Decode(value)
 		if err != nil {
-			return
+			return 0
 		}
 		w = v.(*pb.WindowCounts)
 	}
@@ -85,33 +98,56 @@ func (ix *index) apply(key string, value []byte) {
 	sw := ix.symbols[symbol]
 	if sw == nil {
 		if w == nil {
-			return
+			return 0
 		}
 		sw = &symbolWindows{}
 		ix.symbols[symbol] = sw
 	}
 	i, found := sw.find(start)
+	added := 0
 	switch {
 	case w == nil && found:
 		sw.sorted = slices.Delete(sw.sorted, i, i+1)
 		if len(sw.sorted) == 0 {
 			delete(ix.symbols, symbol)
 		}
+		added = -1
 	case w == nil:
-		return
+		return 0
 	default:
-		win := Window{
+		// A copy: value is a slice of the fetched record batch.
+		e := entry{Window{
 			WindowStart: start, WindowEnd: settlement.WindowEnd(start),
 			Completed: w.Completed, Pending: w.Pending, Flagged: w.Flagged, Rejected: w.Rejected,
-		}
+		}, append(make([]byte, 0, len(value)), value...)}
 		if found {
-			sw.sorted[i] = win
+			sw.sorted[i] = e
 		} else {
-			sw.sorted = slices.Insert(sw.sorted, i, win)
+			sw.sorted = slices.Insert(sw.sorted, i, e)
+			added = 1
 		}
 	}
 	sw.body = nil
 	sw.version++
+	return added
+}
+
+// value is the changelog value the index holds for key; nil when none.
+func (ix *index) value(key string) []byte {
+	symbol, start, err := settlement.ParseWindowKey(key)
+	if err != nil {
+		return nil
+	}
+	ix.mu.RLock()
+	defer ix.mu.RUnlock()
+	sw := ix.symbols[symbol]
+	if sw == nil {
+		return nil
+	}
+	if i, found := sw.find(start); found {
+		return sw.sorted[i].value
+	}
+	return nil
 }
 
 // windows returns symbol's windows with start in [from, to], newest first.
@@ -126,7 +162,7 @@ func (ix *index) windows(symbol string, from, to int64) []Window {
 	hi := sort.Search(len(sw.sorted), func(i int) bool { return sw.sorted[i].WindowStart > to })
 	out := make([]Window, hi-lo)
 	for i := range out {
-		out[i] = sw.sorted[hi-1-i]
+		out[i] = sw.sorted[hi-1-i].Window
 	}
 	return out
 }
