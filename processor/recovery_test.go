@@ -2,7 +2,9 @@ package processor
 
 import (
 	"testing"
+	"time"
 
+	"github.com/lovoo/goka"
 	"github.com/lovoo/goka/storage"
 
 	"github.com/tradeflow/tradeflow/internal/ledger"
@@ -49,3 +51,12 @@ func TestCountUpdateKeepsNewerValue(t *testing.T) {
 		t.Fatal("a tombstone did not delete the window")
 	}
 }
+
+// updateContext is the UpdateContext of a record at users/0/offset.
+type updateContext struct{ offset int64 }
+
+func (updateContext) Topic() goka.Stream    { return goka.Stream(UsersTable) }
+func (updateContext) Partition() int32      { return 0 }
+func (u updateContext) Offset() int64       { return u.offset }
+func (updateContext) Headers() goka.Headers { return nil }
+func (updateContext) Timestamp() time.Time  { return eventTime }

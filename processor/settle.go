@@ -12,9 +12,10 @@ import (
 	"github.com/tradeflow/tradeflow/settlement"
 )
 
-// Users finds a user in the local users table; nil when absent.
+// Users finds a user's region in the local users table; known is false
+// when the user is absent.
 type Users interface {
-	Get(userid string) (any, error)
+	Region(userid string) (region string, known bool, err error)
 }
 
 // Settler is the settle group's callback: the LEFT JOIN of stocktrade with
@@ -52,12 +53,9 @@ func (s *Settler) settle(ctx goka.Context, msg any) {
 	var region string
 	known := false
 	if t.UserID != "" {
-		v, err := s.Users.Get(t.UserID)
-		if err != nil {
+		var err error
+		if region, known, err = s.Users.Region(t.UserID); err != nil {
 			ctx.Fail(fmt.Errorf("look up user %q: %w", t.UserID, err))
-		}
-		if u, ok := v.(*pb.User); ok && u != nil {
-			known, region = true, u.Regionid
 		}
 	}
 	id := settlement.TradeID{Topic: string(ctx.Topic()), Partition: ctx.Partition(), Offset: ctx.Offset()}

@@ -18,19 +18,21 @@ import (
 	"github.com/tradeflow/tradeflow/settlement"
 )
 
-// fakeUsers is the users table as a map; Get of an absent user is nil.
+// fakeUsers is the users table as a map.
 type fakeUsers map[string]*pb.User
 
-func (f fakeUsers) Get(userid string) (any, error) {
+func (f fakeUsers) Region(userid string) (string, bool, error) {
 	if u, ok := f[userid]; ok {
-		return u, nil
+		return u.Regionid, true, nil
 	}
-	return nil, nil
+	return "", false, nil
 }
 
 type failingUsers struct{}
 
-func (failingUsers) Get(string) (any, error) { return nil, errors.New("storage is gone") }
+func (failingUsers) Region(string) (string, bool, error) {
+	return "", false, errors.New("storage is gone")
+}
 
 var testUsers = fakeUsers{
 	"User_5": {Userid: "User_5", Regionid: "Region_5", Gender: "FEMALE", Registertime: 1493819720340},

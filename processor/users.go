@@ -1,14 +1,13 @@
 package processor
 
 import (
+	"strings"
 	"sync"
 
 	"github.com/lovoo/goka"
-	"github.com/lovoo/goka/storage"
 
 	"github.com/tradeflow/tradeflow/internal/gokaext"
 	"github.com/tradeflow/tradeflow/internal/store"
-	pb "github.com/tradeflow/tradeflow/proto"
 	"github.com/tradeflow/tradeflow/settlement"
 )
 
@@ -16,24 +15,27 @@ import (
 // (like Kafka Streams' GlobalKTable): trades need no re-keying, and the
 // settle group starts only once it has recovered.
 //
-// Get answers from a map of decoded users that the update callback keeps:
-// a goka View's Get hashes the key, reads storage and decodes the value,
-// for every trade. So that the map holds every user, the view keeps its
-// storage in memory and rebuilds it from the topic at every start (a view
-// resuming from stored offsets would not pass old users through the
-// callback); the users table is small.
+// The copy is a map from userid to region, all the settle step reads; it
+// is the view's storage (store.KeyedBuilder), so a user is held once,
+// decoded once, and looked up without goka's hashing and decoding. Like a
+// memory store it starts empty, and the view rebuilds it from the topic
+// at every start. A million users take about 70 MiB (BENCHMARKS.md).
 type UsersView struct {
 	*goka.View
+	m *Metrics
 
-	mu    sync.RWMutex
-	users map[string]*pb.User
+	mu       sync.RWMutex
+	regions  map[string]string // userid → regionid
+	interned map[string]string // each distinct regionid once
 }
 
 // NewUsersView builds the users view with the view options of kit.
 func NewUsersView(brokers []string, kit *gokaext.Kit, m *Metrics, opts ...goka.ViewOption) (*UsersView, error) {
-	u := &UsersView{users: make(map[string]*pb.User)}
-	o := append(kit.ViewOptions(), goka.WithViewStorageBuilder(kit.ViewStorage(store.MemoryBuilder())), goka.WithViewCallback(u.update(m)))
-	v, err := goka.NewView(brokers, UsersTable, UserCodec(), append(o, opts...)...)
+	u := newUsers(m)
+	// The map is the storage, whatever opts say (goka's tester sets its
+	// own).
+	o := append(append(kit.ViewOptions(), opts...), goka.WithViewStorageBuilder(kit.ViewStorage(store.KeyedBuilder(u))))
+	v, err := goka.NewView(brokers, UsersTable, UserCodec(), o...)
 	if err != nil {
 		return nil, err
 	}
@@ -41,44 +43,60 @@ func NewUsersView(brokers []string, kit *gokaext.Kit, m *Metrics, opts ...goka.V
 	return u, nil
 }
 
-// Get returns the user (a *pb.User), or nil when there is none.
-func (u *UsersView) Get(userid string) (any, error) {
-	u.mu.RLock()
-	defer u.mu.RUnlock()
-	if v, ok := u.users[userid]; ok {
-		return v, nil
-	}
-	return nil, nil
+func newUsers(m *Metrics) *UsersView {
+	return &UsersView{m: m, regions: make(map[string]string), interned: make(map[string]string)}
 }
 
-// update is the view's update callback: it keeps a validated User per
-// userid, deletes on a tombstone, and ignores a malformed record (the
-// previous value stays, as ksqlDB skips a record it cannot deserialize).
-// The users-check group (usersCheck) sends that record to the dead-letter
-// topic once.
-func (u *UsersView) update(m *Metrics) goka.UpdateCallback {
-	return func(ctx goka.UpdateContext, s storage.Storage, key string, value []byte) error {
-		if value == nil {
-			u.mu.Lock()
-			delete(u.users, key)
-			u.mu.Unlock()
-			return s.Delete(key)
-		}
-		p, err := settlement.ParseUser(value)
-		if err != nil || key == "" {
-			m.UsersBad.Inc()
-			return nil
-		}
-		user := &pb.User{Userid: p.UserID, Regionid: p.RegionID, Gender: p.Gender, Registertime: p.RegisterTime}
-		b, err := marshal(user)
-		if err != nil {
-			return err
-		}
+// Region returns the user's region, and whether the user is in the table.
+func (u *UsersView) Region(userid string) (string, bool, error) {
+	u.mu.RLock()
+	defer u.mu.RUnlock()
+	r, ok := u.regions[userid]
+	return r, ok, nil
+}
+
+// Apply records a users record (store.Copy): a validated user's region,
+// a deletion on a tombstone; a malformed record is ignored (the previous
+// value stays, as ksqlDB skips a record it cannot deserialize) and
+// counted. The users-check group (usersCheck) sends that record to the
+// dead-letter topic once.
+func (u *UsersView) Apply(key string, value []byte) int {
+	if value == nil {
 		u.mu.Lock()
-		u.users[key] = user
-		u.mu.Unlock()
-		return s.Set(key, b)
+		defer u.mu.Unlock()
+		if _, ok := u.regions[key]; ok {
+			delete(u.regions, key)
+			return -1
+		}
+		return 0
 	}
+	p, err := settlement.ParseUser(value)
+	if err != nil || key == "" {
+		u.m.UsersBad.Inc()
+		return 0
+	}
+	u.mu.Lock()
+	defer u.mu.Unlock()
+	region, ok := u.interned[p.RegionID]
+	if !ok {
+		region = strings.Clone(p.RegionID)
+		u.interned[region] = region
+	}
+	_, had := u.regions[key]
+	u.regions[strings.Clone(key)] = region
+	if had {
+		return 0
+	}
+	return 1
+}
+
+// Value is the user's region (store.Copy); nil when absent.
+func (u *UsersView) Value(key string) []byte {
+	r, ok, _ := u.Region(key)
+	if !ok {
+		return nil
+	}
+	return []byte(r)
 }
 
 // usersCheck is the users-check group's callback: a malformed users

@@ -4,10 +4,8 @@ import (
 	"context"
 	"errors"
 	"testing"
-	"time"
 
 	"github.com/lovoo/goka"
-	"github.com/lovoo/goka/storage"
 	"github.com/lovoo/goka/tester"
 	"github.com/prometheus/client_golang/prometheus/testutil"
 
@@ -16,75 +14,44 @@ import (
 	"github.com/tradeflow/tradeflow/settlement"
 )
 
-// updateContext is the UpdateContext of a users record at users/0/offset.
-type updateContext struct{ offset int64 }
-
-func (updateContext) Topic() goka.Stream    { return goka.Stream(UsersTable) }
-func (updateContext) Partition() int32      { return 0 }
-func (u updateContext) Offset() int64       { return u.offset }
-func (updateContext) Headers() goka.Headers { return nil }
-func (updateContext) Timestamp() time.Time  { return eventTime }
-
-// storedUser reads key from the users table's storage; nil when absent.
-func storedUser(tb testing.TB, st storage.Storage, key string) *pb.User {
-	tb.Helper()
-	b, err := st.Get(key)
-	if err != nil {
-		tb.Fatalf("get %s: %v", key, err)
-	}
-	if b == nil {
-		return nil
-	}
-	v, err := UserCodec().Decode(b)
-	if err != nil {
-		tb.Fatalf("stored value of %s: %v", key, err)
-	}
-	return v.(*pb.User)
-}
-
-// The users table's update callback applies a sequence of users records to
-// one storage: each step says what the table holds afterwards.
+// The users view's copy applies a sequence of users records: each step
+// says what it holds for User_1 afterwards.
 func TestUsersUpdate(t *testing.T) {
-	user1 := &pb.User{Userid: "User_1", Regionid: "Region_1", Gender: "MALE", Registertime: 1493819720340}
-	user1moved := &pb.User{Userid: "User_1", Regionid: "Region_9", Gender: "MALE", Registertime: 1493819720340}
+	user1 := &pb.User{Userid: "User_1", Regionid: "Region_1"}
+	user1moved := &pb.User{Userid: "User_1", Regionid: "Region_9"}
 	steps := []struct {
 		name    string
 		key     string
 		value   []byte
 		want    *pb.User // User_1 afterwards
 		wantBad float64
+		added   int
 	}{
-		{"valid user is stored", "User_1", []byte(`{"registertime":1493819720340,"userid":"User_1","regionid":"Region_1","gender":"MALE"}`), user1, 0},
-		{"field names in any case", "User_1", []byte(`{"RegisterTime":1493819720340,"USERID":"User_1","RegionId":"Region_9","Gender":"MALE"}`), user1moved, 0},
-		{"malformed is ignored, the old value stays", "User_1", []byte(`{"userid":1}`), user1moved, 1},
-		{"not JSON is ignored", "User_1", []byte(`User_1`), user1moved, 2},
-		{"empty value (not a tombstone) is ignored", "User_1", []byte{}, user1moved, 3},
-		{"empty key is ignored", "", []byte(`{"userid":"User_1","regionid":"Region_0"}`), user1moved, 4},
-		{"tombstone of another user leaves it", "User_2", nil, user1moved, 4},
-		{"tombstone deletes", "User_1", nil, nil, 4},
-		{"tombstone of an absent user", "User_1", nil, nil, 4},
-		{"stored again after the delete", "User_1", []byte(`{"registertime":1493819720340,"userid":"User_1","regionid":"Region_1","gender":"MALE"}`), user1, 4},
+		{"valid user is stored", "User_1", []byte(`{"registertime":1493819720340,"userid":"User_1","regionid":"Region_1","gender":"MALE"}`), user1, 0, 1},
+		{"field names in any case", "User_1", []byte(`{"RegisterTime":1493819720340,"USERID":"User_1","RegionId":"Region_9","Gender":"MALE"}`), user1moved, 0, 0},
+		{"malformed is ignored, the old value stays", "User_1", []byte(`{"userid":1}`), user1moved, 1, 0},
+		{"not JSON is ignored", "User_1", []byte(`User_1`), user1moved, 2, 0},
+		{"empty value (not a tombstone) is ignored", "User_1", []byte{}, user1moved, 3, 0},
+		{"empty key is ignored", "", []byte(`{"userid":"User_1","regionid":"Region_0"}`), user1moved, 4, 0},
+		{"tombstone of another user leaves it", "User_2", nil, user1moved, 4, 0},
+		{"tombstone deletes", "User_1", nil, nil, 4, -1},
+		{"tombstone of an absent user", "User_1", nil, nil, 4, 0},
+		{"stored again after the delete", "User_1", []byte(`{"registertime":1493819720340,"userid":"User_1","regionid":"Region_1","gender":"MALE"}`), user1, 4, 1},
 	}
 	m, _ := newMetrics(t)
-	u := &UsersView{users: make(map[string]*pb.User)}
-	update := u.update(m)
-	st := storage.NewMemory()
-	for i, s := range steps {
+	u := newUsers(m)
+	for _, s := range steps {
 		ok := t.Run(s.name, func(t *testing.T) {
-			if err := update(updateContext{int64(i)}, st, s.key, s.value); err != nil {
-				t.Fatalf("update: %v", err)
+			if added := u.Apply(s.key, s.value); added != s.added {
+				t.Errorf("Apply added %d entries, want %d", added, s.added)
 			}
-			got := storedUser(t, st, "User_1")
-			if (got == nil) != (s.want == nil) || (got != nil && !equalUser(got, s.want)) {
-				t.Errorf("User_1 = %v, want %v", got, s.want)
+			// What the settle step reads.
+			region, known, _ := u.Region("User_1")
+			if known != (s.want != nil) || (known && region != s.want.Regionid) {
+				t.Errorf("Region(User_1) = %q, %v; want %v", region, known, s.want)
 			}
-			// What the settle step reads: the map, the same as storage.
-			v, _ := u.Get("User_1")
-			if got, _ := v.(*pb.User); (got == nil) != (s.want == nil) || (got != nil && !equalUser(got, s.want)) {
-				t.Errorf("Get(User_1) = %v, want %v", v, s.want)
-			}
-			if u := storedUser(t, st, ""); u != nil {
-				t.Errorf("stored a user under the empty key: %v", u)
+			if _, known, _ := u.Region(""); known {
+				t.Error("a user under the empty key")
 			}
 			if got := testutil.ToFloat64(m.UsersBad); got != s.wantBad {
 				t.Errorf("users ignored = %v, want %v", got, s.wantBad)
@@ -94,10 +61,6 @@ func TestUsersUpdate(t *testing.T) {
 			t.FailNow() // later steps build on this one
 		}
 	}
-}
-
-func equalUser(a, b *pb.User) bool {
-	return a.Userid == b.Userid && a.Regionid == b.Regionid && a.Gender == b.Gender && a.Registertime == b.Registertime
 }
 
 // The users-check group sends each malformed users record to the

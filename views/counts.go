@@ -12,6 +12,7 @@ import (
 	"github.com/lovoo/goka"
 
 	"github.com/tradeflow/tradeflow/internal/gokaext"
+	"github.com/tradeflow/tradeflow/internal/store"
 	"github.com/tradeflow/tradeflow/processor"
 	"github.com/tradeflow/tradeflow/settlement"
 )
@@ -60,7 +61,7 @@ func NewCounts(brokers []string, kit *gokaext.Kit, m *processor.Metrics, opts ..
 	// sets its own), so each window is held once; like a memory store it
 	// starts empty and the view rebuilds it from the changelog's start.
 	o := append(append(kit.ViewOptions(), opts...), goka.WithViewCallback(ix.updateCallback(m, &c.live)),
-		goka.WithViewStorageBuilder(kit.ViewStorage(ix.builder())))
+		goka.WithViewStorageBuilder(kit.ViewStorage(store.KeyedBuilder(ix))))
 	v, err := goka.NewView(brokers, processor.CountTable, processor.CountsCodec(), o...)
 	if err != nil {
 		return nil, fmt.Errorf("count table view: %w", err)

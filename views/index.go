@@ -19,7 +19,8 @@ import (
 )
 
 // index keeps every symbol's windows in memory, sorted, fed by the count
-// view as the changelog arrives: it is the view's storage (viewStorage), so
+// view as the changelog arrives: it is the view's storage
+// (store.KeyedBuilder), so
 // each window is held once, with the changelog value the stale rule
 // compares the next one with. A query reads one symbol's slice instead of
 // range-scanning every partition of the view (the table is partitioned by
@@ -28,10 +29,6 @@ import (
 type index struct {
 	mu      sync.RWMutex
 	symbols map[string]*symbolWindows
-	// entries counts the windows per view partition (for
-	// tradeflow_table_entries), kept here so that a partition's storage
-	// built again after a reconnect counts on.
-	entries sync.Map // partition → *atomic.Int64
 }
 
 // symbolWindows is one symbol's windows, sorted by start (oldest first) and
@@ -75,12 +72,12 @@ func (ix *index) updateCallback(m *processor.Metrics, live *atomic.Bool) goka.Up
 	})
 }
 
-// apply records one changelog record: a window's counts, or its deletion
+// Apply records one changelog record: a window's counts, or its deletion
 // (a tombstone after retention). A record whose key or value does not
 // decode leaves the index as it was (and out of answers) rather than
 // failing the view. It returns +1 when a window was added, -1 when one
 // was removed.
-func (ix *index) apply(key string, value []byte) int {
+func (ix *index) Apply(key string, value []byte) int {
 	symbol, start, err := settlement.ParseWindowKey(key)
 	if err != nil {
 		return 0
@@ -132,8 +129,8 @@ func (ix *index) apply(key string, value []byte) int {
 	return added
 }
 
-// value is the changelog value the index holds for key; nil when none.
-func (ix *index) value(key string) []byte {
+// Value is the changelog value the index holds for key; nil when none.
+func (ix *index) Value(key string) []byte {
 	symbol, start, err := settlement.ParseWindowKey(key)
 	if err != nil {
 		return nil
