@@ -39,9 +39,9 @@ type Sink interface {
 
 // Options say how much to produce and how fast.
 type Options struct {
-	Rate     float64   // trades per second; 0 = as fast as the sink takes them
-	Count    int64     // trades to produce; 0 = until ctx is done
-	Seed     uint64    // random seed; equal seeds give equal records
+	Rate     float64  // trades per second; 0 = as fast as the sink takes them
+	Count    int64    // trades to produce; 0 = until ctx is done
+	Seed     uint64   // random seed; equal seeds give equal records
 	Progress Progress // told how many trades were sent; nil = nobody
 	// UserEvery: one users update per that many trades (0: 100).
 	UserEvery int64
