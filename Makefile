@@ -28,7 +28,9 @@ test-go:
 # fail it (BENCHMARKS.md has the real runs).
 bench-smoke:
 	set -o pipefail; $(GO) run ./cmd/tradeflow-bench -trades 20000 -restore 20000 -latency-duration 3s \
-	  -partitions-large 50 -wrk-duration 2s -http-backlog 5000 2>&1 | grep -v '^20[0-9][0-9]/'
+	  -partitions-large 50 -wrk-duration 2s -http-backlog 5000 2>&1 | grep -v '^time='
+	set -o pipefail; $(GO) run ./cmd/tradeflow-bench -profile market -symbols 500 -users 5000 -trades 20000 \
+	  -restore 20000 -partitions-large 50 -scenarios drain,drain-large,restore-users 2>&1 | grep -v '^time='
 
 # The Kafka Streams peer's own tests (the rules, input by input).
 test-java:
