@@ -78,6 +78,13 @@ proto:
 rolling:
 	TRADEFLOW_ROLLING=1 $(GO) test -count=1 -run TestRollingRestart -v -timeout 10m ./integration/
 
+# Workers on 1,000 partitions growing from 1 to 2 to 4 (market profile):
+# time to ready and to stable groups, partitions per worker, exact counts.
+# A measurement; it prints figures.
+.PHONY: scale-out
+scale-out:
+	TRADEFLOW_SCALE=1 $(GO) test -count=1 -run TestScaleOut -v -timeout 30m ./integration/
+
 .PHONY: chaos chaos-short chaos-short-kafka chaos-kafka
 chaos-short:
 	TRADEFLOW_CHAOS=short $(GO) test -count=1 -run TestChaos -v -timeout 10m ./integration/

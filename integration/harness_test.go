@@ -262,6 +262,25 @@ func (c *cluster) createTopic(tb testing.TB, topic string, n int32, configs map[
 	if err != nil {
 		tb.Fatalf("create %s: %v", topic, err)
 	}
+	// A real broker takes a moment to give hundreds of partitions a
+	// leader; a producer that asks before then is told the topic is
+	// unknown.
+	for ctx.Err() == nil {
+		td, err := c.Admin.ListTopics(ctx, topic)
+		if err == nil && td.Error() == nil {
+			led := 0
+			for _, p := range td[topic].Partitions {
+				if p.Err == nil && p.Leader >= 0 {
+					led++
+				}
+			}
+			if led == int(n) {
+				return
+			}
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+	tb.Fatalf("create %s: not every partition has a leader after 30s", topic)
 }
 
 // produce writes records with the client's default (Java) partitioner and
