@@ -26,7 +26,7 @@ func TestScaleOut(t *testing.T) {
 	c := newCluster(t)
 	c.createTopic(t, "stocktrade", partitions, nil)
 	c.createTopic(t, "users", 6, map[string]*string{"cleanup.policy": ptrTo("compact")})
-	m := datagen.MarketOptions{Symbols: 4000, Users: 20_000, Skew: 1.1, Span: 30 * time.Minute, Unknown: 0.01, LateAge: time.Hour}
+	m := datagen.MarketOptions{Symbols: 4000, Users: 20_000, Skew: 1.1, Span: 30 * time.Minute, Malformed: 0.01, Unknown: 0.01, LateAge: time.Hour}
 	w := newMarketWorkload(t, 5, m, 200_000)
 	c.produce(t, w.Users...)
 	half := len(w.Trades) / 2
