@@ -41,15 +41,23 @@ type symbolWindows struct {
 	version uint64 // counts the updates, so a body built from older windows is not kept
 }
 
-// entry is one window: its counts, and the changelog value they are from.
+// entry is one window: its counts, and the changelog value they are from
+// (the window's end and the JSON form are made when it is read; 56 bytes a
+// window, where Window and a byte slice take 72).
 type entry struct {
-	Window
-	value []byte
+	start                                 int64
+	completed, pending, flagged, rejected int64
+	value                                 string
+}
+
+func (e entry) window() Window {
+	return Window{WindowStart: e.start, WindowEnd: settlement.WindowEnd(e.start),
+		Completed: e.completed, Pending: e.pending, Flagged: e.flagged, Rejected: e.rejected}
 }
 
 // find returns the index of start in sorted, or where it would go.
 func (sw *symbolWindows) find(start int64) (int, bool) {
-	return sort.Find(len(sw.sorted), func(i int) int { return cmp.Compare(start, sw.sorted[i].WindowStart) })
+	return sort.Find(len(sw.sorted), func(i int) int { return cmp.Compare(start, sw.sorted[i].start) })
 }
 
 func newIndex() *index { return &index{symbols: map[string]*symbolWindows{}} }
@@ -112,11 +120,10 @@ func (ix *index) Apply(key string, value []byte) int {
 	case w == nil:
 		return 0
 	default:
-		// A copy: value is a slice of the fetched record batch.
-		e := entry{Window{
-			WindowStart: start, WindowEnd: settlement.WindowEnd(start),
-			Completed: w.Completed, Pending: w.Pending, Flagged: w.Flagged, Rejected: w.Rejected,
-		}, append(make([]byte, 0, len(value)), value...)}
+		// string(value) copies: value is a slice of the fetched record
+		// batch.
+		e := entry{start: start, completed: w.Completed, pending: w.Pending, flagged: w.Flagged, rejected: w.Rejected,
+			value: string(value)}
 		if found {
 			sw.sorted[i] = e
 		} else {
@@ -142,7 +149,7 @@ func (ix *index) Value(key string) []byte {
 		return nil
 	}
 	if i, found := sw.find(start); found {
-		return sw.sorted[i].value
+		return []byte(sw.sorted[i].value)
 	}
 	return nil
 }
@@ -155,11 +162,11 @@ func (ix *index) windows(symbol string, from, to int64) []Window {
 	if sw == nil {
 		return nil
 	}
-	lo := sort.Search(len(sw.sorted), func(i int) bool { return sw.sorted[i].WindowStart >= from })
-	hi := sort.Search(len(sw.sorted), func(i int) bool { return sw.sorted[i].WindowStart > to })
+	lo := sort.Search(len(sw.sorted), func(i int) bool { return sw.sorted[i].start >= from })
+	hi := sort.Search(len(sw.sorted), func(i int) bool { return sw.sorted[i].start > to })
 	out := make([]Window, hi-lo)
 	for i := range out {
-		out[i] = sw.sorted[hi-1-i].Window
+		out[i] = sw.sorted[hi-1-i].window()
 	}
 	return out
 }

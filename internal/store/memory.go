@@ -1,19 +1,42 @@
 package store
 
 import (
-	"bytes"
 	"sync"
+	"unsafe"
 
 	"github.com/google/btree"
 	"github.com/lovoo/goka/storage"
 )
 
+// item is one entry, its key and value in one string: one allocation and
+// 24 bytes of B-tree slot per entry instead of two and 40 (a day of 8,000
+// symbols is 11.5M windows).
 type item struct {
-	key   string
-	value []byte
+	kv   string
+	klen uint32
 }
 
-func less(a, b item) bool { return a.key < b.key }
+func newItem(key string, value []byte) item {
+	return item{kv: key + string(value), klen: uint32(len(key))}
+}
+
+// probe is an item for looking key up.
+func probe(key string) item { return item{kv: key, klen: uint32(len(key))} }
+
+func (it item) key() string { return it.kv[:it.klen] }
+
+// value aliases the item's string, without a copy per read; as with any
+// goka storage's Get, callers must not change it (goka's codecs and the
+// stale rule only read).
+func (it item) value() []byte {
+	v := it.kv[it.klen:]
+	if v == "" {
+		return []byte{}
+	}
+	return unsafe.Slice(unsafe.StringData(v), len(v))
+}
+
+func less(a, b item) bool { return a.key() < b.key() }
 
 // Memory is an in-memory goka storage: an ordered B-tree per partition,
 // rebuilt from the changelog whenever a partition is opened.
@@ -50,7 +73,7 @@ func (s *Memory) MarkRecovered() error { return nil }
 func (s *Memory) Has(key string) (bool, error) {
 	s.mu.RLock()
 	defer s.mu.RUnlock()
-	return s.tree.Has(item{key: key}), nil
+	return s.tree.Has(probe(key)), nil
 }
 
 // Len is the number of entries; telemetry reads it at scrape time instead
@@ -64,30 +87,29 @@ func (s *Memory) Len() int {
 func (s *Memory) Get(key string) ([]byte, error) {
 	s.mu.RLock()
 	defer s.mu.RUnlock()
-	it, ok := s.tree.Get(item{key: key})
+	it, ok := s.tree.Get(probe(key))
 	if !ok {
 		return nil, nil
 	}
-	return it.value, nil
+	return it.value(), nil
 }
 
-// Set keeps a copy of value: a restored value is a slice of the fetched,
-// decompressed record batch (sarama limits its capacity, so a slice cannot
-// be told from a whole), and holding it would hold the whole batch, keys,
-// headers and all, for as long as the entry lives (measured: 501 against
-// 365 bytes per count-table entry, count group and view together).
+// Set keeps a copy of value (in the item's string): a restored value is a
+// slice of the fetched, decompressed record batch, and holding it would
+// hold the whole batch, keys, headers and all, for as long as the entry
+// lives.
 func (s *Memory) Set(key string, value []byte) error {
-	value = append(make([]byte, 0, len(value)), value...)
+	it := newItem(key, value)
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	s.tree.ReplaceOrInsert(item{key, value})
+	s.tree.ReplaceOrInsert(it)
 	return nil
 }
 
 func (s *Memory) Delete(key string) error {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	s.tree.Delete(item{key: key})
+	s.tree.Delete(probe(key))
 	return nil
 }
 
@@ -117,7 +139,7 @@ func (s *Memory) IteratorWithRange(start, limit []byte) (storage.Iterator, error
 	s.mu.Unlock()
 	var items []item
 	visit := func(it item) bool {
-		if limit != nil && it.key >= string(limit) {
+		if limit != nil && it.key() >= string(limit) {
 			return false
 		}
 		items = append(items, it)
@@ -126,7 +148,7 @@ func (s *Memory) IteratorWithRange(start, limit []byte) (storage.Iterator, error
 	if start == nil {
 		snap.Ascend(visit)
 	} else {
-		snap.AscendGreaterOrEqual(item{key: string(start)}, visit)
+		snap.AscendGreaterOrEqual(probe(string(start)), visit)
 	}
 	return &iterator{items: items, pos: -1}, nil
 }
@@ -149,14 +171,14 @@ func (i *iterator) Key() []byte {
 	if i.pos < 0 || i.pos >= len(i.items) {
 		return nil
 	}
-	return []byte(i.items[i.pos].key)
+	return []byte(i.items[i.pos].key())
 }
 
 func (i *iterator) Value() ([]byte, error) {
 	if i.pos < 0 || i.pos >= len(i.items) {
 		return nil, nil
 	}
-	return i.items[i.pos].value, nil
+	return i.items[i.pos].value(), nil
 }
 
 func (i *iterator) Release() { i.items, i.pos = nil, 0 }
@@ -165,7 +187,7 @@ func (i *iterator) Release() { i.items, i.pos = nil, 0 }
 // at or after key.
 func (i *iterator) Seek(key []byte) bool {
 	for j, it := range i.items {
-		if bytes.Compare([]byte(it.key), key) >= 0 {
+		if it.key() >= string(key) {
 			i.pos = j - 1
 			return true
 		}
