@@ -108,9 +108,6 @@ func (m *MarketOptions) AddFlags(fs *flag.FlagSet) {
 	fs.Float64Var(&m.Unknown, "unknown", m.Unknown, "market: share of trades naming a user the users table lacks")
 }
 
-// Profiles are the workload profiles' names, the default first.
-func Profiles() []string { return []string{"quickstart", "market"} }
-
 // Profile returns the market options profile names, nil for the
 // quickstart, after checking them.
 func Profile(name string, m MarketOptions) (*MarketOptions, error) {

@@ -89,20 +89,24 @@ func (t *Tables) Describe(ch chan<- *prometheus.Desc) {
 // partition at scrape time: a Memory store knows its length, so no write
 // pays for the count.
 func (t *Tables) Collect(ch chan<- prometheus.Metric) {
-	entries := map[tableKind]float64{}
-	restoring := map[tableKind]float64{}
+	type sums struct{ entries, restoring float64 }
+	by := map[tableKind]*sums{}
 	t.mu.Lock()
 	for s := range t.open {
-		entries[s.id] += float64(s.entries())
-		restoring[s.id] += 0
+		sum := by[s.id]
+		if sum == nil {
+			sum = &sums{}
+			by[s.id] = sum
+		}
+		sum.entries += float64(s.entries())
 		if s.recovering.Load() {
-			restoring[s.id]++
+			sum.restoring++
 		}
 	}
 	t.mu.Unlock()
-	for id, n := range entries {
-		ch <- prometheus.MustNewConstMetric(t.entriesDesc, prometheus.GaugeValue, n, id.table, id.kind)
-		ch <- prometheus.MustNewConstMetric(t.restoringDesc, prometheus.GaugeValue, restoring[id], id.table, id.kind)
+	for id, sum := range by {
+		ch <- prometheus.MustNewConstMetric(t.entriesDesc, prometheus.GaugeValue, sum.entries, id.table, id.kind)
+		ch <- prometheus.MustNewConstMetric(t.restoringDesc, prometheus.GaugeValue, sum.restoring, id.table, id.kind)
 	}
 }
 
@@ -115,7 +119,7 @@ func (t *Tables) Builder(kind string, b storage.Builder) storage.Builder {
 			return nil, err
 		}
 		t.left.WithLabelValues(topic, kind) // 0 until a restore is watched
-		s := &tableStorage{Storage: st, t: t, id: tableKind{topic, kind}, partition: partition,
+		s := &tableStorage{Storage: st, t: t, id: tableKind{topic, kind},
 			restored: t.restored.WithLabelValues(topic, kind)}
 		s.sized, _ = st.(interface{ Len() int })
 		return s, nil
@@ -180,7 +184,6 @@ type tableStorage struct {
 	storage.Storage
 	t          *Tables
 	id         tableKind
-	partition  int32
 	sized      interface{ Len() int }
 	restored   prometheus.Counter
 	start      time.Time

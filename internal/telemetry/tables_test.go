@@ -2,6 +2,7 @@ package telemetry
 
 import (
 	"bytes"
+	"fmt"
 	"log/slog"
 	"strings"
 	"testing"
@@ -43,34 +44,14 @@ func TestTables(t *testing.T) {
 			must(t, p0.Set("a", []byte("v2"))) // an update, not an entry
 			must(t, p1.Set("d", []byte("v")))
 			must(t, p0.MarkRecovered())
-			compare(t, reg, `
-# HELP tradeflow_restore_records_total Changelog records read into a local table copy while it restored.
-# TYPE tradeflow_restore_records_total counter
-tradeflow_restore_records_total{kind="view",table="users"} 5
-# HELP tradeflow_restoring_partitions Partitions of a local table copy that are open and have not caught up with the changelog yet.
-# TYPE tradeflow_restoring_partitions gauge
-tradeflow_restoring_partitions{kind="view",table="users"} 1
-# HELP tradeflow_table_entries Entries held by the local copy of a table (its partitions open in this worker).
-# TYPE tradeflow_table_entries gauge
-tradeflow_table_entries{kind="view",table="users"} 4
-`, "tradeflow_restore_records_total", "tradeflow_restoring_partitions", "tradeflow_table_entries")
+			compareUsers(t, reg, 5, 1, 4)
 			if strings.Contains(logs.String(), "restore finished") {
 				t.Errorf("restore logged as finished while partition 1 restores:\n%s", logs.String())
 			}
 			must(t, p1.MarkRecovered())
 			must(t, p0.Delete("b"))
 			must(t, p0.Set("e", []byte("v"))) // live writes: entries, not restored records
-			compare(t, reg, `
-# HELP tradeflow_restore_records_total Changelog records read into a local table copy while it restored.
-# TYPE tradeflow_restore_records_total counter
-tradeflow_restore_records_total{kind="view",table="users"} 5
-# HELP tradeflow_restoring_partitions Partitions of a local table copy that are open and have not caught up with the changelog yet.
-# TYPE tradeflow_restoring_partitions gauge
-tradeflow_restoring_partitions{kind="view",table="users"} 0
-# HELP tradeflow_table_entries Entries held by the local copy of a table (its partitions open in this worker).
-# TYPE tradeflow_table_entries gauge
-tradeflow_table_entries{kind="view",table="users"} 4
-`, "tradeflow_restore_records_total", "tradeflow_restoring_partitions", "tradeflow_table_entries")
+			compareUsers(t, reg, 5, 0, 4)
 			if got := testutil.CollectAndCount(tables.duration); got != 1 {
 				t.Errorf("restore duration series: %d, want 1", got)
 			}
@@ -88,6 +69,23 @@ tradeflow_table_entries{kind="view",table="users"} 4
 			}
 		})
 	}
+}
+
+// compareUsers checks the users view's restored records, restoring
+// partitions and entries.
+func compareUsers(t *testing.T, reg prometheus.Gatherer, restored, restoring, entries int) {
+	t.Helper()
+	compare(t, reg, fmt.Sprintf(`
+# HELP tradeflow_restore_records_total Changelog records read into a local table copy while it restored.
+# TYPE tradeflow_restore_records_total counter
+tradeflow_restore_records_total{kind="view",table="users"} %d
+# HELP tradeflow_restoring_partitions Partitions of a local table copy that are open and have not caught up with the changelog yet.
+# TYPE tradeflow_restoring_partitions gauge
+tradeflow_restoring_partitions{kind="view",table="users"} %d
+# HELP tradeflow_table_entries Entries held by the local copy of a table (its partitions open in this worker).
+# TYPE tradeflow_table_entries gauge
+tradeflow_table_entries{kind="view",table="users"} %d
+`, restored, restoring, entries), "tradeflow_restore_records_total", "tradeflow_restoring_partitions", "tradeflow_table_entries")
 }
 
 func compare(t *testing.T, reg prometheus.Gatherer, want string, names ...string) {
