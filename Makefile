@@ -85,6 +85,28 @@ rolling:
 scale-out:
 	TRADEFLOW_SCALE=1 $(GO) test -count=1 -run TestScaleOut -v -timeout 30m ./integration/
 
+# Whole drains by `tradeflow worker` processes against `tradeflow broker`:
+# the market profile's 1M-trade backlog at 6 and 1,000 partitions, with 1
+# and 2 workers; time to all counted, trades/s, each process's peak RSS,
+# exact counts. A measurement; it prints figures. TRADEFLOW_DRAIN_* shape
+# it (integration/drain_test.go); TRADEFLOW_TEST_BROKERS points it at a
+# real Kafka.
+.PHONY: drain-workers scale-50m
+drain-workers:
+	TRADEFLOW_DRAIN=1 $(GO) test -count=1 -run TestDrainWorkers -v -timeout 2h ./integration/
+
+# The seed's experiment at full size: 50M trades on 1,000 partitions,
+# about 50k per partition (100,000 symbols drawn evenly), drained by one
+# worker against `tradeflow broker`, then against Apache Kafka
+# (interop/kafka). Not in CI: about an hour, and tens of GB of disk.
+SCALE_50M := TRADEFLOW_DRAIN=1 TRADEFLOW_DRAIN_TRADES=50000000 TRADEFLOW_DRAIN_PARTITIONS=1000 \
+  TRADEFLOW_DRAIN_WORKERS=1 TRADEFLOW_DRAIN_SYMBOLS=100000 TRADEFLOW_DRAIN_SKEW=0 TRADEFLOW_DRAIN_SPAN=10m
+scale-50m:
+	$(SCALE_50M) $(GO) test -count=1 -run TestDrainWorkers -v -timeout 4h ./integration/
+	interop/kafka/kafka-up.sh
+	$(SCALE_50M) TRADEFLOW_TEST_BROKERS=127.0.0.1:$(KAFKA_PORT) $(GO) test -count=1 -run TestDrainWorkers -v -timeout 4h ./integration/; \
+	  rc=$$?; interop/kafka/kafka-down.sh; exit $$rc
+
 .PHONY: chaos chaos-short chaos-short-kafka chaos-kafka
 chaos-short:
 	TRADEFLOW_CHAOS=short $(GO) test -count=1 -run TestChaos -v -timeout 10m ./integration/

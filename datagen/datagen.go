@@ -69,7 +69,8 @@ type Generator struct {
 	symbols, accounts, genders []string
 	users                      int
 	// Market profile only (nil and zero for the quickstart's): symbols
-	// drawn by rank, users beyond the table, malformed values.
+	// drawn by rank (nil: evenly), users beyond the table, malformed
+	// values.
 	zipf                     *rand.Zipf
 	unknown, malformed, late float64
 	span, lateAge            time.Duration
@@ -101,12 +102,12 @@ func (g *Generator) Trade() (key string, value []byte) {
 	var sym string
 	if g.zipf != nil {
 		sym = g.symbols[g.zipf.Uint64()]
-		if g.malformed > 0 && g.rng.Float64() < g.malformed {
-			bad := MalformedValues()
-			return sym, []byte(bad[g.rng.IntN(len(bad))])
-		}
 	} else {
 		sym = g.symbols[g.rng.IntN(len(g.symbols))]
+	}
+	if g.malformed > 0 && g.rng.Float64() < g.malformed {
+		bad := MalformedValues()
+		return sym, []byte(bad[g.rng.IntN(len(bad))])
 	}
 	user := 1 + g.rng.IntN(g.users)
 	if g.unknown > 0 && g.rng.Float64() < g.unknown {

@@ -14,7 +14,10 @@ import (
 type MarketOptions struct {
 	Symbols int     // distinct symbols
 	Users   int     // users in the users table (User_1 to User_n)
-	Skew    float64 // Zipf exponent over the symbols' ranks, > 1
+	// Skew is the Zipf exponent over the symbols' ranks, above 1; 0 draws
+	// every symbol equally often (a key per trade spreading evenly over
+	// the partitions, as the 50M run wants).
+	Skew float64
 	// Span spreads event times evenly over the span before a record is
 	// written; 0 stamps them as written.
 	Span time.Duration
@@ -42,8 +45,8 @@ func (m MarketOptions) Validate() error {
 	if m.Users < 1 {
 		errs = append(errs, fmt.Errorf("users %d: want at least 1", m.Users))
 	}
-	if !(m.Skew > 1) {
-		errs = append(errs, fmt.Errorf("skew %v: want a Zipf exponent above 1", m.Skew))
+	if m.Skew != 0 && !(m.Skew > 1) {
+		errs = append(errs, fmt.Errorf("skew %v: want a Zipf exponent above 1, or 0 for even", m.Skew))
 	}
 	if m.Span < 0 || m.LateAge < 0 {
 		errs = append(errs, fmt.Errorf("span %v and late age %v must not be negative", m.Span, m.LateAge))
@@ -65,7 +68,9 @@ func NewMarket(seed uint64, m MarketOptions) (*Generator, error) {
 	g := New(seed)
 	g.symbols = MarketSymbols(m.Symbols)
 	g.users = m.Users
-	g.zipf = rand.NewZipf(g.rng, m.Skew, 1, uint64(m.Symbols-1))
+	if m.Skew != 0 {
+		g.zipf = rand.NewZipf(g.rng, m.Skew, 1, uint64(m.Symbols-1))
+	}
 	g.unknown, g.malformed, g.late = m.Unknown, m.Malformed, m.Late
 	g.span, g.lateAge = m.Span, m.LateAge
 	return g, nil
@@ -100,7 +105,7 @@ func MalformedValues() []string {
 func (m *MarketOptions) AddFlags(fs *flag.FlagSet) {
 	fs.IntVar(&m.Symbols, "symbols", m.Symbols, "market: distinct symbols")
 	fs.IntVar(&m.Users, "users", m.Users, "market: users in the users table")
-	fs.Float64Var(&m.Skew, "skew", m.Skew, "market: Zipf exponent of the symbols' popularity (> 1)")
+	fs.Float64Var(&m.Skew, "skew", m.Skew, "market: Zipf exponent of the symbols' popularity (> 1; 0: every symbol equally)")
 	fs.DurationVar(&m.Span, "span", m.Span, "market: event times spread over this span before a trade is written")
 	fs.Float64Var(&m.Late, "late", m.Late, "market: share of trades a further -late-age older")
 	fs.DurationVar(&m.LateAge, "late-age", m.LateAge, "market: how much older a late trade is")

@@ -87,3 +87,29 @@ func TestMarketProfile(t *testing.T) {
 		t.Errorf("symbols %v", got[:3])
 	}
 }
+
+// Skew 0 spreads trades evenly over the symbols, and so over stocktrade's
+// partitions: no symbol is far from its fair share.
+func TestMarketEven(t *testing.T) {
+	g, err := NewMarket(3, MarketOptions{Symbols: 100, Users: 10, Skew: 0})
+	if err != nil {
+		t.Fatal(err)
+	}
+	const n = 200_000
+	bySymbol := map[string]int{}
+	for range n {
+		k, _ := g.Trade()
+		bySymbol[k]++
+	}
+	if len(bySymbol) != 100 {
+		t.Fatalf("%d symbols traded, want 100", len(bySymbol))
+	}
+	for s, c := range bySymbol {
+		if c < n/100*9/10 || c > n/100*11/10 {
+			t.Errorf("%s: %d trades, want %d ± 10%%", s, c, n/100)
+		}
+	}
+	if _, err := NewMarket(1, MarketOptions{Symbols: 1, Users: 1, Skew: 0.5}); err == nil || !strings.Contains(err.Error(), "or 0 for even") {
+		t.Errorf("skew 0.5: %v", err)
+	}
+}

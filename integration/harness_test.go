@@ -166,6 +166,7 @@ type cluster struct {
 	Brokers string
 	Admin   *kadm.Client
 	Client  *kgo.Client
+	Broker  *proc // the `tradeflow broker` started for the test; nil on an external cluster
 }
 
 // newCluster starts `tradeflow broker` on a free port, or cleans the
@@ -173,14 +174,16 @@ type cluster struct {
 func newCluster(tb testing.TB) *cluster {
 	tb.Helper()
 	brokers := externalBrokers()
+	var broker *proc
 	if brokers == "" {
 		addr := freeAddr(tb)
-		start(tb, "broker", "TRADEFLOW_EMBEDDED_ADDR="+addr, "TRADEFLOW_DATA_DIR="+tb.TempDir())
+		broker = start(tb, "broker", "TRADEFLOW_EMBEDDED_ADDR="+addr, "TRADEFLOW_DATA_DIR="+tb.TempDir())
 		waitPort(tb, addr)
 		brokers = addr
 	}
 	c := clientFor(tb, brokers)
-	if externalBrokers() != "" {
+	c.Broker = broker
+	if broker == nil {
 		c.clean(tb)
 	}
 	return c
@@ -311,15 +314,21 @@ func waitPort(tb testing.TB, addr string) {
 // /readyz answers 200.
 func (c *cluster) startWorker(tb testing.TB, dataDir string, env ...string) *proc {
 	tb.Helper()
+	p := c.launchWorker(tb, dataDir, env...)
+	p.waitReady(tb, 90*time.Second)
+	return p
+}
+
+// launchWorker runs `tradeflow worker` against the cluster.
+func (c *cluster) launchWorker(tb testing.TB, dataDir string, env ...string) *proc {
+	tb.Helper()
 	env = append([]string{
 		"TRADEFLOW_BROKERS=" + c.Brokers,
 		"TRADEFLOW_HTTP_ADDR=" + freeAddr(tb),
 		"TRADEFLOW_DATA_DIR=" + dataDir,
 		"TRADEFLOW_REPLICATION=1",
 	}, env...)
-	p := start(tb, "worker", env...)
-	p.waitReady(tb, 90*time.Second)
-	return p
+	return start(tb, "worker", env...)
 }
 
 func (p *proc) waitReady(tb testing.TB, within time.Duration) {

@@ -38,10 +38,8 @@ type marketWorkload struct {
 }
 
 // newMarketWorkload generates n trades and every user with datagen's
-// market profile, and computes the truth from the values themselves:
-// malformed values count nowhere; a user beyond the table is Rejected; a
-// quantity × price above the large-trade threshold is Pending; the rest
-// Completed (flag rate 0).
+// market profile, and computes the truth from the values themselves (see
+// count).
 func newMarketWorkload(tb testing.TB, seed uint64, m datagen.MarketOptions, n int) *marketWorkload {
 	tb.Helper()
 	g, err := datagen.NewMarket(seed, m)
@@ -54,44 +52,61 @@ func newMarketWorkload(tb testing.TB, seed uint64, m datagen.MarketOptions, n in
 		k, v := g.User(i)
 		w.Users = append(w.Users, &kgo.Record{Topic: "users", Key: []byte(k), Value: v, Timestamp: now})
 	}
-	bad := map[string]bool{}
-	for _, v := range datagen.MalformedValues() {
-		bad[v] = true
-	}
+	bad := malformedSet()
 	for range n {
 		k, v := g.Trade()
 		ts := g.EventTime(now).UnixMilli()
 		w.Trades = append(w.Trades, &kgo.Record{Topic: "stocktrade", Key: []byte(k), Value: v, Timestamp: time.UnixMilli(ts)})
-		if bad[string(v)] {
-			w.BadTrades++
-			continue
+		if err := w.count(k, v, ts, g.Users(), bad); err != nil {
+			tb.Fatal(err)
 		}
-		var tr struct {
-			Quantity, Price int64
-			Symbol, Userid  string
-		}
-		if err := json.Unmarshal(v, &tr); err != nil || tr.Symbol != k {
-			tb.Fatalf("generated trade %s (key %s): %v", v, k, err)
-		}
-		var user int
-		if _, err := fmt.Sscanf(tr.Userid, "User_%d", &user); err != nil {
-			tb.Fatalf("userid %q: %v", tr.Userid, err)
-		}
-		w.Valid++
-		key := winKey{k, ts - ts%60_000}
-		t := w.Truth[key]
-		switch {
-		case user > g.Users():
-			t.Rejected++
-		case tr.Quantity*tr.Price > w.LargeTrade:
-			t.Pending++
-		default:
-			t.Completed++
-		}
-		w.Truth[key] = t
 	}
 	if w.BadTrades == 0 || w.Valid == 0 {
 		tb.Fatalf("workload of %d malformed and %d valid trades; want both", w.BadTrades, w.Valid)
 	}
 	return w
+}
+
+// malformedSet is datagen's malformed values, to tell them apart.
+func malformedSet() map[string]bool {
+	bad := map[string]bool{}
+	for _, v := range datagen.MalformedValues() {
+		bad[v] = true
+	}
+	return bad
+}
+
+// count adds one trade to the truth, by the README's rules: a malformed
+// value counts nowhere; a user beyond the table (users of them) is
+// Rejected; a quantity × price above the large-trade threshold is
+// Pending; the rest Completed (flag rate 0).
+func (w *marketWorkload) count(k string, v []byte, ts int64, users int, bad map[string]bool) error {
+	if bad[string(v)] {
+		w.BadTrades++
+		return nil
+	}
+	var tr struct {
+		Quantity, Price int64
+		Symbol, Userid  string
+	}
+	if err := json.Unmarshal(v, &tr); err != nil || tr.Symbol != k {
+		return fmt.Errorf("generated trade %s (key %s): %v", v, k, err)
+	}
+	var user int
+	if _, err := fmt.Sscanf(tr.Userid, "User_%d", &user); err != nil {
+		return fmt.Errorf("userid %q: %v", tr.Userid, err)
+	}
+	w.Valid++
+	key := winKey{k, ts - ts%60_000}
+	t := w.Truth[key]
+	switch {
+	case user > users:
+		t.Rejected++
+	case tr.Quantity*tr.Price > w.LargeTrade:
+		t.Pending++
+	default:
+		t.Completed++
+	}
+	w.Truth[key] = t
+	return nil
 }
