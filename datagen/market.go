@@ -12,8 +12,8 @@ import (
 // skew (a few hot ones carry much of the volume), many users, event times
 // spread over a span, and optionally late and malformed records.
 type MarketOptions struct {
-	Symbols int     // distinct symbols
-	Users   int     // users in the users table (User_1 to User_n)
+	Symbols int // distinct symbols
+	Users   int // users in the users table (User_1 to User_n)
 	// Skew is the Zipf exponent over the symbols' ranks, above 1; 0 draws
 	// every symbol equally often (a key per trade spreading evenly over
 	// the partitions, as the 50M run wants).
