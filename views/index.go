@@ -21,8 +21,8 @@ import (
 // index keeps every symbol's windows in memory, sorted, fed by the count
 // view as the changelog arrives: it is the view's storage
 // (store.KeyedBuilder), so
-// each window is held once, with the changelog value the stale rule
-// compares the next one with. A query reads one symbol's slice instead of
+// each window is held once, as a compact entry from which the changelog
+// value the stale rule compares the next one with is rebuilt. A query reads one symbol's slice instead of
 // range-scanning every partition of the view (the table is partitioned by
 // symbol and window, so one symbol's windows are spread over all
 // partitions).
@@ -39,20 +39,6 @@ type symbolWindows struct {
 	sorted  []entry
 	body    []byte // the /v1/counts answer of all windows; nil when stale
 	version uint64 // counts the updates, so a body built from older windows is not kept
-}
-
-// entry is one window: its counts, and the changelog value they are from
-// (the window's end and the JSON form are made when it is read; 56 bytes a
-// window, where Window and a byte slice take 72).
-type entry struct {
-	start                                 int64
-	completed, pending, flagged, rejected int64
-	value                                 string
-}
-
-func (e entry) window() Window {
-	return Window{WindowStart: e.start, WindowEnd: settlement.WindowEnd(e.start),
-		Completed: e.completed, Pending: e.pending, Flagged: e.flagged, Rejected: e.rejected}
 }
 
 // find returns the index of start in sorted, or where it would go.
@@ -120,10 +106,7 @@ func (ix *index) Apply(key string, value []byte) int {
 	case w == nil:
 		return 0
 	default:
-		// string(value) copies: value is a slice of the fetched record
-		// batch.
-		e := entry{start: start, completed: w.Completed, pending: w.Pending, flagged: w.Flagged, rejected: w.Rejected,
-			value: string(value)}
+		e := newEntry(symbol, start, w, value)
 		if found {
 			sw.sorted[i] = e
 		} else {
@@ -149,7 +132,7 @@ func (ix *index) Value(key string) []byte {
 		return nil
 	}
 	if i, found := sw.find(start); found {
-		return []byte(sw.sorted[i].value)
+		return sw.sorted[i].value(symbol)
 	}
 	return nil
 }
