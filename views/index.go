@@ -14,7 +14,6 @@ import (
 	"github.com/lovoo/goka/storage"
 
 	"github.com/tradeflow/tradeflow/processor"
-	pb "github.com/tradeflow/tradeflow/proto"
 	"github.com/tradeflow/tradeflow/settlement"
 )
 
@@ -37,8 +36,32 @@ type index struct {
 // same windows and needs no sorted copy for queries.
 type symbolWindows struct {
 	sorted  []entry
-	body    []byte // the /v1/counts answer of all windows; nil when stale
-	version uint64 // counts the updates, so a body built from older windows is not kept
+	whole   map[int64]string // by start: the values of entries kept whole (nil when none)
+	body    []byte           // the /v1/counts answer of all windows; nil when stale
+	version uint64           // counts the updates, so a body built from older windows is not kept
+}
+
+// value is the changelog value of the window at i.
+func (sw *symbolWindows) value(symbol string, i int) []byte {
+	return sw.sorted[i].value(symbol, sw.whole[sw.sorted[i].start])
+}
+
+// window is the window at i.
+func (sw *symbolWindows) window(i int) Window {
+	return sw.sorted[i].window(sw.whole[sw.sorted[i].start])
+}
+
+// keep notes value as the whole value of the window at start, or drops
+// the one noted when whole is false.
+func (sw *symbolWindows) keep(start int64, value []byte, whole bool) {
+	switch {
+	case whole && sw.whole == nil:
+		sw.whole = map[int64]string{start: string(value)}
+	case whole:
+		sw.whole[start] = string(value) // a copy: value is a slice of the fetched record batch
+	case sw.whole != nil:
+		delete(sw.whole, start)
+	}
 }
 
 // find returns the index of start in sorted, or where it would go.
@@ -76,19 +99,22 @@ func (ix *index) Apply(key string, value []byte) int {
 	if err != nil {
 		return 0
 	}
-	var w *pb.WindowCounts
+	var e entry
+	whole := false
 	if value != nil {
-		v, err := processor.CountsCodec().Decode(value)
-		if err != nil {
-			return 0
+		var fits bool
+		if e, fits = newEntry(symbol, start, value); !fits {
+			if _, err := processor.CountsCodec().Decode(value); err != nil {
+				return 0
+			}
+			whole = true
 		}
-		w = v.(*pb.WindowCounts)
 	}
 	ix.mu.Lock()
 	defer ix.mu.Unlock()
 	sw := ix.symbols[symbol]
 	if sw == nil {
-		if w == nil {
+		if value == nil {
 			return 0
 		}
 		sw = &symbolWindows{}
@@ -97,16 +123,17 @@ func (ix *index) Apply(key string, value []byte) int {
 	i, found := sw.find(start)
 	added := 0
 	switch {
-	case w == nil && found:
+	case value == nil && found:
 		sw.sorted = slices.Delete(sw.sorted, i, i+1)
+		sw.keep(start, nil, false)
 		if len(sw.sorted) == 0 {
 			delete(ix.symbols, symbol)
 		}
 		added = -1
-	case w == nil:
+	case value == nil:
 		return 0
 	default:
-		e := newEntry(symbol, start, w, value)
+		sw.keep(start, value, whole)
 		if found {
 			sw.sorted[i] = e
 		} else {
@@ -132,7 +159,7 @@ func (ix *index) Value(key string) []byte {
 		return nil
 	}
 	if i, found := sw.find(start); found {
-		return sw.sorted[i].value(symbol)
+		return sw.value(symbol, i)
 	}
 	return nil
 }
@@ -149,7 +176,7 @@ func (ix *index) windows(symbol string, from, to int64) []Window {
 	hi := sort.Search(len(sw.sorted), func(i int) bool { return sw.sorted[i].start > to })
 	out := make([]Window, hi-lo)
 	for i := range out {
-		out[i] = sw.sorted[hi-1-i].window()
+		out[i] = sw.window(hi - 1 - i)
 	}
 	return out
 }

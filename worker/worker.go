@@ -17,6 +17,7 @@ import (
 	"github.com/twmb/franz-go/pkg/kgo"
 	"golang.org/x/sync/errgroup"
 
+	"github.com/tradeflow/tradeflow/internal/compact"
 	"github.com/tradeflow/tradeflow/internal/gokaext"
 	"github.com/tradeflow/tradeflow/internal/kclient"
 	"github.com/tradeflow/tradeflow/internal/store"
@@ -102,6 +103,13 @@ func newKit(o Options, tables *telemetry.Tables, produced *telemetry.Producer) (
 	procs, viewStore, err := store.Builders(o.Store, o.DataDir)
 	if err != nil {
 		return nil, err
+	}
+	if o.Store != store.KindLevelDB {
+		// The count table, the only group table, held compactly: a memory
+		// store is rebuilt from the changelog at every start, so what it
+		// holds need not be a changelog value (LevelDB's files must stay
+		// readable by other versions).
+		procs = compact.Builder(procs)
 	}
 	kc := o.Kafka
 	kc.Group = kclient.GroupTimings{Session: t.Session, Heartbeat: t.Heartbeat, Rebalance: t.Rebalance}

@@ -31,6 +31,7 @@ func options(cfg settings, log *slog.Logger, args []string) (o bench.Options, he
 	fs.Int64Var(&o.HTTPBacklog, "http-backlog", o.HTTPBacklog, "trades drained before wrk starts (at most -trades)")
 	scenarios := fs.String("scenarios", strings.Join(bench.Scenarios(), ","), "comma-separated scenarios to run")
 	fs.StringVar(&o.CPUProfile, "cpuprofile", "", "write a CPU profile of the drain scenario to this file")
+	fs.StringVar(&o.RestoreProfile, "restore-cpuprofile", "", "write a CPU profile of the restore scenario (worker start to ready) to this file")
 	storeFlag := fs.String("store", cfg.StateStore, "where workers keep tables: memory or leveldb (default: TRADEFLOW_STATE_STORE)")
 	fs.BoolVar(&o.BrokerInMemory, "broker-memory", false, "the embedded broker keeps its log in memory instead of a temp dir (RSS then includes the log)")
 	fs.DurationVar(&o.Timeout, "timeout", o.Timeout, "bound on one scenario")

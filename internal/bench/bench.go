@@ -67,6 +67,7 @@ type Options struct {
 	HTTPBacklog     int64         // trades drained before wrk starts, so queries find windows
 	Scenarios       []string      // which scenarios run
 	CPUProfile      string        // file for a CPU profile of the drain scenario; empty = none
+	RestoreProfile  string        // file for a CPU profile of the restore scenario (worker start to ready); empty = none
 	BrokerInMemory  bool          // the embedded broker keeps its log in memory, not in a temp dir as `run` does under its data dir
 	Store           store.Kind    // where the workers keep their tables
 	Timeout         time.Duration // bound on one scenario

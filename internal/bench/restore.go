@@ -80,11 +80,16 @@ func (b *bench) runRestore(ctx context.Context) error {
 		return err
 	}
 	before := settledMemory()
-	r, err := c.startWorker("worker")
+	stopProfile, err := startProfile(b.o.RestoreProfile)
 	if err != nil {
 		return err
 	}
+	r, err := c.startWorker("worker")
+	if err != nil {
+		return errors.Join(err, stopProfile())
+	}
 	res.Elapsed, err = r.waitReady(ctx)
+	err = errors.Join(err, stopProfile())
 	res.usage = mon.finish()
 	res.held = heldMemory(before)
 	res.BrokerBytes = c.logBytes(ctx)
