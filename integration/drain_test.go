@@ -137,8 +137,8 @@ func drainWorkers(t *testing.T, s drainShape, partitions, workers int) {
 		p.waitReady(t, within)
 		readies = append(readies, time.Since(began).Round(10*time.Millisecond).String())
 	}
-	settled := c.awaitCommitted(t, "tradeflow-settle", "stocktrade", began, within)
-	counted := c.awaitCommitted(t, "tradeflow-count", "tradeflow-windows", began, within)
+	settled := c.awaitCommitted(t, "tradeflow-settle", "stocktrade", began, within, procs)
+	counted := c.awaitCommitted(t, "tradeflow-count", "tradeflow-windows", began, within, procs)
 	for _, p := range procs {
 		awaitCounts(t, p.HTTP, w.Truth, within, w.symbols...)
 	}
@@ -218,11 +218,15 @@ func (c *cluster) spread(tb testing.TB, topic string) string {
 }
 
 // awaitCommitted waits until group has committed the end offset of every
-// partition of topic, polled every 500 ms, and returns the time since from.
-func (c *cluster) awaitCommitted(tb testing.TB, group, topic string, from time.Time, within time.Duration) time.Duration {
+// partition of topic, polled every 500 ms, and returns the time since from;
+// it fails at once when one of workers has exited.
+func (c *cluster) awaitCommitted(tb testing.TB, group, topic string, from time.Time, within time.Duration, workers []*proc) time.Duration {
 	tb.Helper()
 	var lag int64 = -1
 	for deadline := time.Now().Add(within); time.Now().Before(deadline); time.Sleep(500 * time.Millisecond) {
+		for _, w := range workers {
+			w.mustRun()
+		}
 		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 		ends, err := c.Admin.ListEndOffsets(ctx, topic)
 		var committed kadm.OffsetResponses

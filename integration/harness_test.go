@@ -125,6 +125,19 @@ func (p *proc) kill() {
 	}
 }
 
+// mustRun fails the test at once if the process has exited: a long wait
+// for counts would otherwise outlive a crashed worker.
+func (p *proc) mustRun() {
+	p.tb.Helper()
+	select {
+	case err := <-p.done:
+		p.done <- err // for kill, at the test's end
+		p.dumpLog()
+		p.tb.Fatalf("%s exited while it should be running: %v", p.cmd.Args[1], err)
+	default:
+	}
+}
+
 // stop sends SIGTERM and waits for a clean exit.
 func (p *proc) stop() {
 	p.tb.Helper()

@@ -89,7 +89,7 @@ func TestCatchUpReadsOtherOwnersWritesBeforeOwnLateOnes(t *testing.T) {
 	start := func() (*goka.Processor, func()) {
 		t.Helper()
 		c := &Counter{Policy: testPolicy, Metrics: m, Log: quietLog()}
-		p, err := goka.NewProcessor(brokers, c.Graph(), append(kit.ProcessorOptions(string(CountTable)),
+		p, err := goka.NewProcessor(brokers, c.Graph(), append(kit.ProcessorOptions(nil, string(CountTable)),
 			goka.WithNilHandling(goka.NilProcess), goka.WithUpdateCallback(countUpdate(m)))...)
 		if err != nil {
 			t.Fatal(err)

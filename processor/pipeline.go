@@ -67,6 +67,7 @@ type group struct {
 	name     string
 	proc     *goka.Processor
 	assigned *atomic.Bool
+	visits   *gokaext.VisitGate
 }
 
 // NewPipeline builds the groups of the topology (topology.go), each with
@@ -81,8 +82,8 @@ func NewPipeline(o Options) (*Pipeline, error) {
 	}
 	p := &Pipeline{opts: o, users: users, counter: &Counter{Policy: o.Policy, Metrics: o.Metrics, Log: o.Log}}
 	build := func(name string, graph *goka.GroupGraph, extra ...goka.ProcessorOption) (group, error) {
-		g := group{name: name, assigned: new(atomic.Bool)}
-		opts := append(o.Kit.ProcessorOptions(string(CountTable)),
+		g := group{name: name, assigned: new(atomic.Bool), visits: gokaext.NewVisitGate()}
+		opts := append(o.Kit.ProcessorOptions(g.visits, string(CountTable)),
 			goka.WithRebalanceCallback(p.rebalanced(graph, g.assigned)))
 		proc, err := goka.NewProcessor(o.Brokers, graph, append(opts, extra...)...)
 		if err != nil {
@@ -220,8 +221,9 @@ func (p *Pipeline) expireLoop(ctx context.Context) {
 	t := time.NewTicker(p.opts.ExpireEvery)
 	defer t.Stop()
 	for {
-		if err := p.count.proc.VisitAll(ctx, ExpireVisit, nil); err != nil && ctx.Err() == nil {
-			p.opts.Log.Warn("expiring windows failed; will retry", "err", err)
+		err := p.count.visits.Visit(ctx, func(ctx context.Context) error { return p.count.proc.VisitAll(ctx, ExpireVisit, nil) })
+		if err != nil && ctx.Err() == nil {
+			p.opts.Log.Warn("expiring windows did not finish; will retry", "every", p.opts.ExpireEvery, "err", err)
 		} else {
 			p.counter.rotate()
 		}

@@ -53,7 +53,7 @@ func (o Options) copyOptions(brokers []string, clientID string, partitions int32
 	if err != nil {
 		return nil, err
 	}
-	return kit.ProcessorOptions(), nil
+	return kit.ProcessorOptions(nil), nil
 }
 
 // runCopy drains the same backlog as the drain scenario through the copy

@@ -30,15 +30,23 @@ import (
 type orderedCommits struct {
 	sarama.ConsumerGroupHandler
 	tracking *commitTracking
+	visits   *VisitGate // nil: the processor is not visited
 	gate     *gatedSession
 }
 
 func (h *orderedCommits) Setup(s sarama.ConsumerGroupSession) error {
 	h.gate = &gatedSession{ConsumerGroupSession: s, trackers: h.tracking.reset(s.Claims(), s.GenerationID())}
-	return h.ConsumerGroupHandler.Setup(h.gate)
+	err := h.ConsumerGroupHandler.Setup(h.gate)
+	if err == nil && h.visits != nil {
+		h.visits.opened()
+	}
+	return err
 }
 
 func (h *orderedCommits) Cleanup(sarama.ConsumerGroupSession) error {
+	if h.visits != nil {
+		h.visits.closing()
+	}
 	return h.ConsumerGroupHandler.Cleanup(h.gate)
 }
 

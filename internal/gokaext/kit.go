@@ -72,11 +72,14 @@ func Hasher() func() hash.Hash32 { return kafkahash.NewHasher }
 //     changelog writes (coalesce.go);
 //   - a topic manager that checks and never creates (EnsureTopics did);
 //   - storage whose recovery starts an own-writes run (ownwrites.go).
-func (k *Kit) ProcessorOptions(coalesce ...string) []goka.ProcessorOption {
+//
+// visits, when set, is the gate the processor's visits go through
+// (visitgate.go).
+func (k *Kit) ProcessorOptions(visits *VisitGate, coalesce ...string) []goka.ProcessorOption {
 	tracking := &commitTracking{}
 	return []goka.ProcessorOption{
 		goka.WithHasher(Hasher()),
-		goka.WithConsumerGroupBuilder(consumerGroupBuilder(k.o.Kafka, tracking, k.o.Rejoin, k.o.Log)),
+		goka.WithConsumerGroupBuilder(consumerGroupBuilder(k.o.Kafka, tracking, visits, k.o.Rejoin, k.o.Log)),
 		goka.WithContextWrapper(tracking.wrap),
 		goka.WithConsumerSaramaBuilder(goka.SaramaConsumerBuilderWithConfig(k.o.Kafka.Sarama())),
 		goka.WithProducerBuilder(coalescingBuilder(k.producer.ProducerBuilder(), k.o.ChangelogLinger, coalesce...)),

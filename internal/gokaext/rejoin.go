@@ -38,6 +38,7 @@ type RejoinTimings struct {
 type rejoiningGroup struct {
 	sarama.ConsumerGroup
 	tracking *commitTracking
+	visits   *VisitGate
 	timings  RejoinTimings
 	log      *slog.Logger
 }
@@ -46,7 +47,7 @@ func (g rejoiningGroup) Consume(ctx context.Context, topics []string, h sarama.C
 	backoff := g.timings.BackoffMin
 	var failingSince time.Time
 	for {
-		err := g.ConsumerGroup.Consume(ctx, topics, &orderedCommits{ConsumerGroupHandler: h, tracking: g.tracking})
+		err := g.ConsumerGroup.Consume(ctx, topics, &orderedCommits{ConsumerGroupHandler: h, tracking: g.tracking, visits: g.visits})
 		if ctx.Err() != nil {
 			return nil
 		}
@@ -91,12 +92,12 @@ func (g rejoiningGroup) Close() error {
 // consumerGroupBuilder builds rejoining consumer groups with ordered
 // commits from the sarama configuration kc gives; tracking must also be
 // the processor's context wrapper.
-func consumerGroupBuilder(kc kclient.Config, tracking *commitTracking, t RejoinTimings, log *slog.Logger) goka.ConsumerGroupBuilder {
+func consumerGroupBuilder(kc kclient.Config, tracking *commitTracking, visits *VisitGate, t RejoinTimings, log *slog.Logger) goka.ConsumerGroupBuilder {
 	return func(brokers []string, group, clientID string) (sarama.ConsumerGroup, error) {
 		cg, err := sarama.NewConsumerGroup(brokers, group, kc.WithClientID(clientID).Sarama())
 		if err != nil {
 			return nil, err
 		}
-		return rejoiningGroup{ConsumerGroup: cg, tracking: tracking, timings: t, log: log}, nil
+		return rejoiningGroup{ConsumerGroup: cg, tracking: tracking, visits: visits, timings: t, log: log}, nil
 	}
 }
