@@ -42,16 +42,20 @@ test-kafka:
 	TRADEFLOW_TEST_BROKERS=127.0.0.1:$(KAFKA_PORT) $(GO) test -count=1 -timeout 20m ./integration/; \
 	  rc=$$?; interop/kafka/kafka-down.sh; exit $$rc
 
-# A short run of every decoder's fuzz target, seeded with the bad-input
-# corpus. A count of executions, not a duration: Go 1.26's fuzz coordinator
-# can fail a target with "context deadline exceeded" at the end of a
-# -fuzztime duration on a loaded machine, with no failing input
-# (go.dev/issue/75804, fixed in Go 1.27); a count has no deadline to race.
+# A short run of every decoder's fuzz target (trades and users, count
+# values), seeded with the bad-input corpus. A count of executions, not a
+# duration: Go 1.26's fuzz coordinator can fail a target with "context
+# deadline exceeded" at the end of a -fuzztime duration on a loaded
+# machine, with no failing input (go.dev/issue/75804, fixed in Go 1.27); a
+# count has no deadline to race.
 FUZZTIME ?= 50000x
+FUZZ_PACKAGES := ./settlement/ ./internal/compact/
 fuzz:
-	@for f in $$($(GO) test -list '^Fuzz' ./settlement/ | grep '^Fuzz'); do \
-	  echo "fuzz $$f ($(FUZZTIME))"; \
-	  $(GO) test -run '^$$' -fuzz "^$$f$$" -fuzztime $(FUZZTIME) ./settlement/ || exit 1; \
+	@for p in $(FUZZ_PACKAGES); do \
+	  for f in $$($(GO) test -list '^Fuzz' $$p | grep '^Fuzz'); do \
+	    echo "fuzz $$p $$f ($(FUZZTIME))"; \
+	    $(GO) test -run '^$$' -fuzz "^$$f$$" -fuzztime $(FUZZTIME) $$p || exit 1; \
+	  done; \
 	done
 
 kafka-up:
