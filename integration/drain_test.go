@@ -125,12 +125,16 @@ func drainWorkers(t *testing.T, s drainShape, partitions, workers int) {
 	t.Logf("backlog: %d users, %d trades (%d malformed) over %d symbols and %d windows written in %v; stocktrade per partition: %s",
 		g.Users(), s.Trades, w.BadTrades, len(w.symbols), len(w.Truth), wrote.Round(10*time.Millisecond), c.spread(t, "stocktrade"))
 
-	env := []string{"TRADEFLOW_FLAG_RATE=0", fmt.Sprintf("TRADEFLOW_PARTITIONS=%d", partitions)}
+	// pprof on, so a long run can be profiled while it drains
+	// (curl http://<worker>/debug/pprof/heap; the address is logged).
+	env := []string{"TRADEFLOW_FLAG_RATE=0", fmt.Sprintf("TRADEFLOW_PARTITIONS=%d", partitions), "TRADEFLOW_PPROF=true"}
 	within := 10*time.Minute + time.Duration(s.Trades/5000)*time.Second
 	began := time.Now()
 	var procs []*proc
 	for range workers {
-		procs = append(procs, c.launchWorker(t, t.TempDir(), env...))
+		p := c.launchWorker(t, t.TempDir(), env...)
+		t.Logf("worker %d: HTTP %s, log %s", len(procs)+1, p.HTTP, p.log)
+		procs = append(procs, p)
 	}
 	var readies []string
 	for _, p := range procs {
