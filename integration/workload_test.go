@@ -130,7 +130,9 @@ func served(tb testing.TB, addr string, syms ...string) map[winKey]tally {
 	if len(syms) == 0 {
 		syms = symbols
 	}
-	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	// 30 s, and a millisecond a symbol: the 50M run reads 100,000 of them
+	// while the worker drains.
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second+time.Duration(len(syms))*time.Millisecond)
 	defer cancel()
 	got, err := testkit.Served(ctx, http.DefaultClient, addr, syms)
 	if err != nil {
