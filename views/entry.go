@@ -30,23 +30,26 @@ type entry struct {
 const keptWhole = 0xff
 
 // newEntry is the entry of symbol's window at start whose value is
-// value; ok is false when the value must be kept whole beside it.
-func newEntry(symbol string, start int64, value []byte) (e entry, ok bool) {
-	e.start = start
+// value; its wholeValue says whether the value must be kept whole beside
+// it.
+func newEntry(symbol string, start int64, value []byte) entry {
+	e := entry{start: start, tailLen: keptWhole}
 	v, ok := compact.Parse(symbol, start, value)
 	if !ok || len(v.Tail) > tailCap || !compact.FitInt32(v.Counts) {
-		e.tailLen = keptWhole
-		return e, false
+		return e
 	}
 	e.completed, e.pending, e.flagged, e.rejected = int32(v.Counts[0]), int32(v.Counts[1]), int32(v.Counts[2]), int32(v.Counts[3])
 	e.tailLen = uint8(copy(e.tail[:], v.Tail))
-	return e, true
+	return e
 }
+
+// wholeValue reports whether the entry's value is kept whole beside it.
+func (e *entry) wholeValue() bool { return e.tailLen == keptWhole }
 
 // value is a changelog value equal, field for field, to the one the entry
 // was made from; whole is its value if it was kept whole.
 func (e *entry) value(symbol string, whole string) []byte {
-	if e.tailLen == keptWhole {
+	if e.wholeValue() {
 		return []byte(whole)
 	}
 	counts := [4]int64{int64(e.completed), int64(e.pending), int64(e.flagged), int64(e.rejected)}
@@ -56,7 +59,7 @@ func (e *entry) value(symbol string, whole string) []byte {
 // window is the entry's window; whole is its value if it was kept whole.
 func (e *entry) window(whole string) Window {
 	w := Window{WindowStart: e.start, WindowEnd: settlement.WindowEnd(e.start)}
-	if e.tailLen != keptWhole {
+	if !e.wholeValue() {
 		w.Completed, w.Pending, w.Flagged, w.Rejected = int64(e.completed), int64(e.pending), int64(e.flagged), int64(e.rejected)
 		return w
 	}

@@ -58,7 +58,7 @@ func TestEntryKeepsTheValue(t *testing.T) {
 				t.Fatalf("Apply added %d", added)
 			}
 			sw := ix.symbols[c.symbol]
-			if kept := sw.sorted[0].tailLen == keptWhole; kept != c.keptAll || len(sw.whole) != map[bool]int{true: 1}[kept] {
+			if kept := sw.sorted[0].wholeValue(); kept != c.keptAll || len(sw.whole) != map[bool]int{true: 1}[kept] {
 				t.Errorf("whole value kept: %v (%d in the map), want %v", kept, len(sw.whole), c.keptAll)
 			}
 			var back pb.WindowCounts

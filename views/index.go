@@ -19,9 +19,9 @@ import (
 
 // index keeps every symbol's windows in memory, sorted, fed by the count
 // view as the changelog arrives: it is the view's storage
-// (store.KeyedBuilder), so
-// each window is held once, as a compact entry from which the changelog
-// value the stale rule compares the next one with is rebuilt. A query reads one symbol's slice instead of
+// (store.KeyedBuilder), so each window is held once, as a compact entry
+// from which the changelog value the stale rule compares the next one
+// with is rebuilt. A query reads one symbol's slice instead of
 // range-scanning every partition of the view (the table is partitioned by
 // symbol and window, so one symbol's windows are spread over all
 // partitions).
@@ -43,12 +43,21 @@ type symbolWindows struct {
 
 // value is the changelog value of the window at i.
 func (sw *symbolWindows) value(symbol string, i int) []byte {
-	return sw.sorted[i].value(symbol, sw.whole[sw.sorted[i].start])
+	return sw.sorted[i].value(symbol, sw.wholeOf(i))
 }
 
 // window is the window at i.
 func (sw *symbolWindows) window(i int) Window {
-	return sw.sorted[i].window(sw.whole[sw.sorted[i].start])
+	return sw.sorted[i].window(sw.wholeOf(i))
+}
+
+// wholeOf is the whole value of the window at i if it is kept whole, else
+// empty: the map is only read for such windows.
+func (sw *symbolWindows) wholeOf(i int) string {
+	if e := &sw.sorted[i]; e.wholeValue() {
+		return sw.whole[e.start]
+	}
+	return ""
 }
 
 // keep notes value as the whole value of the window at start, or drops
@@ -100,14 +109,12 @@ func (ix *index) Apply(key string, value []byte) int {
 		return 0
 	}
 	var e entry
-	whole := false
 	if value != nil {
-		var fits bool
-		if e, fits = newEntry(symbol, start, value); !fits {
+		e = newEntry(symbol, start, value)
+		if e.wholeValue() {
 			if _, err := processor.CountsCodec().Decode(value); err != nil {
 				return 0
 			}
-			whole = true
 		}
 	}
 	ix.mu.Lock()
@@ -133,7 +140,7 @@ func (ix *index) Apply(key string, value []byte) int {
 	case value == nil:
 		return 0
 	default:
-		sw.keep(start, value, whole)
+		sw.keep(start, value, e.wholeValue())
 		if found {
 			sw.sorted[i] = e
 		} else {

@@ -24,7 +24,7 @@ const (
 	fieldSymbol     protowire.Number = 1
 	fieldStart      protowire.Number = 2
 	fieldCompleted  protowire.Number = 3 // then pending, flagged, rejected
-	FieldApplied    protowire.Number = 7
+	fieldApplied    protowire.Number = 7
 	fieldGeneration protowire.Number = 8
 )
 
@@ -53,14 +53,14 @@ func Parse(symbol string, start int64, value []byte) (v Value, ok bool) {
 	for b := value; len(b) > 0; {
 		at := len(value) - len(b)
 		num, typ, n := protowire.ConsumeTag(b)
-		if n < 0 || num < last || (num == last && num != FieldApplied) {
+		if n < 0 || num < last || (num == last && num != fieldApplied) {
 			return Value{}, false
 		}
 		last = num
 		if num >= fieldCompleted && restAt < 0 {
 			restAt = at
 		}
-		if num >= FieldApplied && tailAt < 0 {
+		if num >= fieldApplied && tailAt < 0 {
 			tailAt = at
 		}
 		b = b[n:]
@@ -71,7 +71,7 @@ func Parse(symbol string, start int64, value []byte) (v Value, ok bool) {
 				return Value{}, false
 			}
 			hasSymbol, b = true, b[m:]
-		case num == FieldApplied && typ == protowire.BytesType:
+		case num == fieldApplied && typ == protowire.BytesType:
 			s, m := protowire.ConsumeBytes(b)
 			if m < 0 || !sourceOffset(s) {
 				return Value{}, false
@@ -88,7 +88,7 @@ func Parse(symbol string, start int64, value []byte) (v Value, ok bool) {
 					return Value{}, false
 				}
 				hasStart = true
-			case num < FieldApplied:
+			case num < fieldApplied:
 				v.Counts[num-fieldCompleted] = int64(x)
 			}
 			b = b[m:]
