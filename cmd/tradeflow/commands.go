@@ -97,12 +97,13 @@ func cmdDatagen(ctx context.Context, cfg Config, log *slog.Logger, args []string
 
 func startBroker(cfg Config) (*broker.Broker, error) {
 	return broker.Start(broker.Options{
-		Addr:       cfg.EmbeddedAddr,
-		Advertised: cfg.EmbeddedAdvertised,
-		DataDir:    filepath.Join(cfg.DataDir, "broker"),
-		Partitions: int(cfg.Partitions),
-		Users:      cfg.brokerUsers,
-		TLS:        cfg.brokerTLS,
+		Addr:         cfg.EmbeddedAddr,
+		Advertised:   cfg.EmbeddedAdvertised,
+		DataDir:      filepath.Join(cfg.DataDir, "broker"),
+		Partitions:   int(cfg.Partitions),
+		CompactEvery: cfg.EmbeddedCompact,
+		Users:        cfg.brokerUsers,
+		TLS:          cfg.brokerTLS,
 	})
 }
 

@@ -28,6 +28,7 @@ type Config struct {
 	Brokers            []string      `envconfig:"BROKERS" desc:"comma-separated bootstrap servers; empty = embedded broker (run only)"`
 	EmbeddedAddr       string        `envconfig:"EMBEDDED_ADDR" default:"127.0.0.1:9092" desc:"listen address of the embedded broker"`
 	EmbeddedAdvertised string        `envconfig:"EMBEDDED_ADVERTISED_ADDR" desc:"address the embedded broker tells clients to use (advertised.listeners); empty = its listen address"`
+	EmbeddedCompact    time.Duration `envconfig:"EMBEDDED_COMPACT_INTERVAL" default:"1h" desc:"how often the embedded broker compacts its compacted topics; it answers no request while it does (seconds at a million records)"`
 	HTTPAddr           string        `envconfig:"HTTP_ADDR" default:":8080" desc:"HTTP listen address"`
 	DataDir            string        `envconfig:"DATA_DIR" default:"./tradeflow-data" desc:"local state: tables and the embedded broker's log"`
 	StateStore         string        `envconfig:"STATE_STORE" default:"memory" desc:"where tables live locally: memory (rebuilt from the changelog at start) or leveldb (files under the data dir)"`
@@ -77,6 +78,9 @@ func (c Config) validate() error {
 		if _, _, err := net.SplitHostPort(c.EmbeddedAdvertised); err != nil {
 			bad("EMBEDDED_ADVERTISED_ADDR", "%q is not host:port", c.EmbeddedAdvertised)
 		}
+	}
+	if c.EmbeddedCompact <= 0 {
+		bad("EMBEDDED_COMPACT_INTERVAL", "%v must be positive", c.EmbeddedCompact)
 	}
 	if _, _, err := net.SplitHostPort(c.HTTPAddr); err != nil {
 		bad("HTTP_ADDR", "%q is not [host]:port", c.HTTPAddr)
