@@ -28,12 +28,67 @@ type Counter struct {
 	Policy  settlement.Policy
 	Metrics *Metrics
 	Log     *slog.Logger
+	// LateWrites bounds how long after this worker takes a partition over
+	// a former owner's writes may still land, and ExpireEvery is the
+	// visits' interval: the visit writes windows again only for that long
+	// after a takeover, and two intervals more (zero LateWrites: always).
+	// A partition held longer has no former owner with writes in flight,
+	// and at a million windows the rewrites doubled the changelog's writes.
+	LateWrites, ExpireEvery time.Duration
+	// now is the clock of takeovers; nil is time.Now.
+	now func() time.Time
 
-	mu         sync.Mutex
+	mu sync.Mutex
+	// held: per windows-topic partition, the session generation this
+	// worker counts it in and when it first saw that generation.
+	held       map[int32]tenure
 	streamTime map[int32]int64 // per windows-topic partition: newest event time seen
 	// Windows written since the last two expire visits: the visit writes
 	// them again (see expire).
 	touched, touchedBefore map[string]struct{}
+}
+
+// tenure is one session generation's hold of a partition.
+type tenure struct {
+	generation int32
+	since      time.Time
+}
+
+// heldSince returns when this worker first saw the partition in
+// generation, noting now when it had not.
+func (c *Counter) heldSince(partition, generation int32) time.Time {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.heldSinceLocked(partition, generation)
+}
+
+func (c *Counter) heldSinceLocked(partition, generation int32) time.Time {
+	if t, ok := c.held[partition]; ok && t.generation == generation {
+		return t.since
+	}
+	now := time.Now
+	if c.now != nil {
+		now = c.now
+	}
+	if c.held == nil {
+		c.held = make(map[int32]tenure)
+	}
+	t := tenure{generation, now()}
+	c.held[partition] = t
+	return t.since
+}
+
+// lateWritesPossible reports whether a former owner's write may still
+// land in the partition, or have landed since the visit before last.
+func (c *Counter) lateWritesPossible(partition, generation int32) bool {
+	if c.LateWrites == 0 {
+		return true
+	}
+	now := time.Now
+	if c.now != nil {
+		now = c.now
+	}
+	return now().Sub(c.heldSince(partition, generation)) <= c.LateWrites+2*c.ExpireEvery
 }
 
 // advance moves the partition's stream time to ts if that is newer, and
@@ -97,7 +152,7 @@ func (c *Counter) count(ctx goka.Context, msg any) {
 	} else {
 		ctx.SetValue(w)
 	}
-	c.touch(ctx.Key())
+	c.touch(ctx.Partition(), w.Generation, ctx.Key())
 }
 
 // SettledAt reads HeaderSettledAt; false when absent or malformed.
@@ -113,10 +168,11 @@ func SettledAt(h goka.Headers) (time.Time, bool) {
 	return time.UnixMilli(ms), true
 }
 
-// touch notes that key's window was written.
-func (c *Counter) touch(key string) {
+// touch notes that key's window was written, in partition and generation.
+func (c *Counter) touch(partition, generation int32, key string) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
+	c.heldSinceLocked(partition, generation)
 	if c.touched == nil {
 		c.touched = make(map[string]struct{})
 	}
@@ -147,7 +203,7 @@ func (c *Counter) recentlyWritten(key string) bool {
 // written in the last one to two visit intervals is written again, so that
 // a late write of a worker that had lost the partition is not the last
 // value in the changelog for long (ledger.Stale decides for readers
-// until then). It also seeds the
+// until then), while such a write may still land (LateWrites). It also seeds the
 // partition's stream time after a restart with the newest window start it
 // holds, a lower bound of the stream time before the restart.
 func (c *Counter) expire(ctx goka.Context, _ any) {
@@ -161,9 +217,9 @@ func (c *Counter) expire(ctx goka.Context, _ any) {
 		ctx.Delete()
 		return
 	}
-	if c.recentlyWritten(ctx.Key()) {
+	if gen := gokaext.SessionGeneration(ctx); c.lateWritesPossible(ctx.Partition(), gen) && c.recentlyWritten(ctx.Key()) {
 		if w, ok := ctx.Value().(*pb.WindowCounts); ok && w != nil {
-			w.Generation = gokaext.SessionGeneration(ctx)
+			w.Generation = gen
 			ctx.SetValue(w)
 		}
 	}

@@ -344,3 +344,44 @@ func TestCountRewritesRecentWindows(t *testing.T) {
 		t.Fatalf("third visit wrote %v, want nothing: no window changed since", got)
 	}
 }
+
+// The visit writes recent windows again only while a former owner's write
+// may still land: for LateWrites and two visit intervals after this worker
+// took the partition over, measured from the first record it counted in
+// that session generation.
+func TestCountRewritesOnlyAfterATakeover(t *testing.T) {
+	h := newCount(t, testPolicy)
+	clock := time.Unix(1_700_000_000, 0)
+	h.c.now = func() time.Time { return clock }
+	h.c.LateWrites, h.c.ExpireEvery = 2*time.Minute, time.Minute
+	visit := func() int {
+		t.Helper()
+		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+		defer cancel()
+		if err := h.p.VisitAll(ctx, ExpireVisit, nil); err != nil {
+			t.Fatalf("visit: %v", err)
+		}
+		h.c.rotate()
+		return len(drain(h.changelog))
+	}
+	h.send(t, settled{"ZVZZT", eventTime, settlement.Completed, 0, 1})
+	drain(h.changelog)
+	clock = clock.Add(4 * time.Minute) // LateWrites and two intervals
+	if n := visit(); n != 1 {
+		t.Fatalf("visit at the bound wrote %d windows, want the recent one again", n)
+	}
+	h.send(t, settled{"ZVZZT", eventTime, settlement.Completed, 0, 2})
+	drain(h.changelog)
+	clock = clock.Add(time.Second)
+	if n := visit(); n != 0 {
+		t.Fatalf("visit past the bound wrote %d windows, want none: no former owner can still write", n)
+	}
+	// A new session generation is a new takeover: its clock starts again.
+	if h.c.lateWritesPossible(0, 1) != true {
+		t.Fatal("a new generation of the partition is not treated as a takeover")
+	}
+	clock = clock.Add(4*time.Minute + time.Second)
+	if h.c.lateWritesPossible(0, 1) {
+		t.Fatal("generation 1 still treated as a recent takeover past the bound")
+	}
+}

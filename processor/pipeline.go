@@ -29,6 +29,11 @@ type Options struct {
 	Log     *slog.Logger
 	// ExpireEvery is how often windows past retention are removed.
 	ExpireEvery time.Duration
+	// LateWrites is how long after a worker takes a partition over a
+	// former owner's buffered changelog writes may still land: that
+	// owner's session timeout and producer delivery timeout (see
+	// Counter.LateWrites). Zero: at any time.
+	LateWrites time.Duration
 	// OnAssigned, when set, is told each group's input topics and the
 	// partitions of them it owns after every rebalance.
 	OnAssigned func(group string, topics []string, partitions []int32)
@@ -44,6 +49,9 @@ func (o Options) validate() error {
 	}
 	if o.ExpireEvery <= 0 {
 		errs = append(errs, fmt.Errorf("expire interval %v must be positive", o.ExpireEvery))
+	}
+	if o.LateWrites < 0 {
+		errs = append(errs, fmt.Errorf("late-writes bound %v is negative", o.LateWrites))
 	}
 	errs = append(errs, o.Rules.Validate(), o.Policy.Validate())
 	return errors.Join(errs...)
@@ -80,7 +88,8 @@ func NewPipeline(o Options) (*Pipeline, error) {
 	if err != nil {
 		return nil, fmt.Errorf("users view: %w", err)
 	}
-	p := &Pipeline{opts: o, users: users, counter: &Counter{Policy: o.Policy, Metrics: o.Metrics, Log: o.Log}}
+	p := &Pipeline{opts: o, users: users, counter: &Counter{Policy: o.Policy, Metrics: o.Metrics, Log: o.Log,
+		LateWrites: o.LateWrites, ExpireEvery: o.ExpireEvery}}
 	build := func(name string, graph *goka.GroupGraph, extra ...goka.ProcessorOption) (group, error) {
 		g := group{name: name, assigned: new(atomic.Bool), visits: gokaext.NewVisitGate()}
 		opts := append(o.Kit.ProcessorOptions(g.visits, string(CountTable)),

@@ -71,6 +71,9 @@ func New(o Options) (*Worker, error) {
 	w.Pipeline, err = processor.NewPipeline(processor.Options{
 		Brokers: o.Brokers, Kit: kit, Metrics: w.Metrics, Log: o.Log,
 		Rules: o.Rules, Policy: o.Policy, ExpireEvery: t.ExpireEvery,
+		// A former owner's writes stop when its session ends and its
+		// producer gives up on what it buffered.
+		LateWrites: t.Session + t.ProducerDelivery,
 		OnAssigned: w.lag.Assigned,
 	})
 	if err == nil {
@@ -113,6 +116,7 @@ func newKit(o Options, tables *telemetry.Tables, produced *telemetry.Producer) (
 	}
 	kc := o.Kafka
 	kc.Group = kclient.GroupTimings{Session: t.Session, Heartbeat: t.Heartbeat, Rebalance: t.Rebalance}
+	kc.Partitions = int(o.Topics.Partitions)
 	return gokaext.New(gokaext.Options{
 		Kafka: kc, ProcessorStorage: procs, ViewStorage: viewStore,
 		Producer:        gokaext.ProducerTimings{Linger: t.ProducerLinger, Delivery: t.ProducerDelivery, Close: t.ProducerClose},

@@ -37,6 +37,10 @@ type Config struct {
 	TLS *tls.Config
 	// SASL is how every client authenticates.
 	SASL SASL
+	// Partitions is the most partitions one consumer of the process
+	// reads (zero: a few); what a consumer buffers per partition shrinks
+	// as it grows (fetchSizes).
+	Partitions int
 }
 
 // GroupTimings are a consumer group member's timings (checked against each
@@ -98,11 +102,7 @@ func (c Config) Sarama() *sarama.Config {
 	s.Producer.Flush.Bytes = 256 << 10
 	s.Producer.Partitioner = sarama.NewCustomHashPartitioner(kafkahash.NewHasher)
 	s.Metadata.RefreshFrequency = time.Minute
-	// sarama buffers this many messages per partition and consumer; at
-	// 1,000 partitions and five consumers per worker the default (256)
-	// holds over a million messages in memory.
-	s.ChannelBufferSize = 64
-	s.Consumer.Fetch.Default = 256 << 10
+	s.Consumer.Fetch.Default, s.ChannelBufferSize = fetchSizes(c.Partitions)
 	if c.Group.Session > 0 {
 		s.Consumer.Group.Session.Timeout = c.Group.Session
 	}
@@ -133,6 +133,29 @@ func (c Config) Admin(brokers []string) (sarama.ClusterAdmin, error) {
 		return nil, fmt.Errorf("connect to %v (TRADEFLOW_BROKERS): %w", brokers, err)
 	}
 	return admin, nil
+}
+
+// fetchBudget bounds one fetch response of a consumer: sarama asks every
+// partition it reads for Consumer.Fetch.Default bytes and decodes the whole
+// response before any partition's messages are handed on (up to 100 MiB,
+// sarama.MaxResponseSize, which it refuses to go beyond).
+const fetchBudget = 16 << 20
+
+// fetchSizes are the bytes a consumer asks of each partition per fetch and
+// the messages it buffers per partition, for a consumer of partitions:
+// 256 KiB and 64 up to 64 partitions; above, shares of fetchBudget (at
+// least 16 KiB) and of 4,096 messages (at least 8), so that neither grows
+// with the partitions (at 1,000 partitions and five consumers, sarama's
+// default of 256 messages would hold over a million). A batch larger than
+// a partition's share still arrives: sarama doubles that partition's size
+// until it fits.
+func fetchSizes(partitions int) (bytes int32, messages int) {
+	bytes, messages = 256<<10, 64
+	if partitions > fetchBudget/int(bytes) {
+		bytes = max(int32(fetchBudget/partitions), 16<<10)
+		messages = max(64*64/partitions, 8)
+	}
+	return bytes, messages
 }
 
 // backoff doubles from first up to max with each retry.
