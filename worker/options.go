@@ -86,6 +86,18 @@ func DefaultTimings(shutdown time.Duration) Timings {
 	}
 }
 
+// WithSession returns t for another consumer session timeout: heartbeats
+// every sixth of it, at most 3 s (Kafka's default for its 45 s), a
+// rebalance timeout of at least the session, and a delivery timeout at
+// least a minute longer, so a cut shorter than a session loses no record.
+func (t Timings) WithSession(session time.Duration) Timings {
+	t.Session = session
+	t.Heartbeat = min(session/6, 3*time.Second)
+	t.Rebalance = max(t.Rebalance, session)
+	t.ProducerDelivery = max(t.ProducerDelivery, session+time.Minute)
+	return t
+}
+
 // OptionError names the options at fault by their path in Options
 // ("Timings.Shutdown", "Policy.Retention"), the first being the one to
 // change, so that a command can name its settings instead.

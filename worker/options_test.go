@@ -80,3 +80,17 @@ func TestValidateNamesTheOptionsAtFault(t *testing.T) {
 		})
 	}
 }
+
+// Every session timeout the setting allows gives timings that agree.
+func TestWithSessionKeepsTimingsValid(t *testing.T) {
+	for _, session := range []time.Duration{6 * time.Second, 45 * time.Second, 2 * time.Minute, 30 * time.Minute} {
+		o := validOptions()
+		o.Timings = DefaultTimings(20 * time.Second).WithSession(session)
+		if err := o.Validate(); err != nil {
+			t.Errorf("session %v: %v", session, err)
+		}
+		if session == 6*time.Second && o.Timings != DefaultTimings(20*time.Second) {
+			t.Errorf("session 6s changed the default timings: %+v", o.Timings)
+		}
+	}
+}

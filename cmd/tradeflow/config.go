@@ -40,6 +40,7 @@ type Config struct {
 	WindowGrace        time.Duration `envconfig:"WINDOW_GRACE" default:"1h" desc:"how late a record may be and still count"`
 	WindowRetention    time.Duration `envconfig:"WINDOW_RETENTION" default:"24h" desc:"how long windows are kept for queries"`
 	ShutdownTimeout    time.Duration `envconfig:"SHUTDOWN_TIMEOUT" default:"20s" desc:"bound on a graceful stop"`
+	SessionTimeout     time.Duration `envconfig:"SESSION_TIMEOUT" default:"6s" desc:"consumer group session timeout (session.timeout.ms): a worker not heard from this long loses its partitions; 6s..30m, the brokers' default bounds (heartbeats every sixth of it, at most 3s)"`
 	KafkaVersion       string        `envconfig:"KAFKA_VERSION" default:"3.6.0" desc:"Kafka protocol version to speak (the oldest broker's version, at least 2.1.0; Kafka 4.x removed older requests)"`
 	ClientID           string        `envconfig:"CLIENT_ID" default:"tradeflow" desc:"Kafka client id prefix"`
 	GroupInstanceID    string        `envconfig:"GROUP_INSTANCE_ID" desc:"static group membership (group.instance.id) of this worker in every group, e.g. a StatefulSet pod's name; empty = dynamic membership"`
@@ -78,6 +79,11 @@ func (c Config) validate() error {
 		if _, _, err := net.SplitHostPort(c.EmbeddedAdvertised); err != nil {
 			bad("EMBEDDED_ADVERTISED_ADDR", "%q is not host:port", c.EmbeddedAdvertised)
 		}
+	}
+	// The brokers' default group.min.session.timeout.ms and
+	// group.max.session.timeout.ms: a join outside them fails.
+	if c.SessionTimeout < 6*time.Second || c.SessionTimeout > 30*time.Minute {
+		bad("SESSION_TIMEOUT", "%v is outside 6s..30m", c.SessionTimeout)
 	}
 	if c.EmbeddedCompact <= 0 {
 		bad("EMBEDDED_COMPACT_INTERVAL", "%v must be positive", c.EmbeddedCompact)
@@ -196,7 +202,7 @@ func (c Config) workerOptions(brokers []string, log *slog.Logger) worker.Options
 		Topics:  c.topicPlan(),
 		Rules:   settlement.Rules{LargeTrade: c.LargeTrade, FlagRate: c.FlagRate},
 		Policy:  settlement.Policy{Grace: c.WindowGrace, Retention: c.WindowRetention},
-		Timings: worker.DefaultTimings(c.ShutdownTimeout),
+		Timings: worker.DefaultTimings(c.ShutdownTimeout).WithSession(c.SessionTimeout),
 		Version: version,
 	}
 }

@@ -17,6 +17,8 @@ func TestInvalidConfigurationNamesTheVariable(t *testing.T) {
 		{map[string]string{"TRADEFLOW_WINDOW_RETENTION": "30m"}, "TRADEFLOW_WINDOW_RETENTION (with TRADEFLOW_WINDOW_GRACE): retention 30m0s is shorter"},
 		{map[string]string{"TRADEFLOW_WINDOW_GRACE": "-1s"}, "TRADEFLOW_WINDOW_GRACE: grace -1s is negative"},
 		{map[string]string{"TRADEFLOW_SHUTDOWN_TIMEOUT": "0s"}, "TRADEFLOW_SHUTDOWN_TIMEOUT: 0s must be positive"},
+		{map[string]string{"TRADEFLOW_SESSION_TIMEOUT": "5s"}, "TRADEFLOW_SESSION_TIMEOUT: 5s is outside 6s..30m"},
+		{map[string]string{"TRADEFLOW_SESSION_TIMEOUT": "31m"}, "TRADEFLOW_SESSION_TIMEOUT: 31m0s is outside 6s..30m"},
 		{map[string]string{"TRADEFLOW_EMBEDDED_COMPACT_INTERVAL": "0s"}, "TRADEFLOW_EMBEDDED_COMPACT_INTERVAL: 0s must be positive"},
 		{map[string]string{"TRADEFLOW_STATE_STORE": "rocksdb"}, "TRADEFLOW_STATE_STORE: unknown state store"},
 		{map[string]string{"TRADEFLOW_PARTITIONS": "0"}, "TRADEFLOW_PARTITIONS: 0 is outside 1..10000"},
