@@ -66,16 +66,19 @@ func (c *Counter) heldSinceLocked(partition, generation int32) time.Time {
 	if t, ok := c.held[partition]; ok && t.generation == generation {
 		return t.since
 	}
-	now := time.Now
-	if c.now != nil {
-		now = c.now
-	}
 	if c.held == nil {
 		c.held = make(map[int32]tenure)
 	}
-	t := tenure{generation, now()}
+	t := tenure{generation, c.clock()}
 	c.held[partition] = t
 	return t.since
+}
+
+func (c *Counter) clock() time.Time {
+	if c.now != nil {
+		return c.now()
+	}
+	return time.Now()
 }
 
 // lateWritesPossible reports whether a former owner's write may still
@@ -84,11 +87,7 @@ func (c *Counter) lateWritesPossible(partition, generation int32) bool {
 	if c.LateWrites == 0 {
 		return true
 	}
-	now := time.Now
-	if c.now != nil {
-		now = c.now
-	}
-	return now().Sub(c.heldSince(partition, generation)) <= c.LateWrites+2*c.ExpireEvery
+	return c.clock().Sub(c.heldSince(partition, generation)) <= c.LateWrites+2*c.ExpireEvery
 }
 
 // advance moves the partition's stream time to ts if that is newer, and

@@ -322,14 +322,8 @@ func TestCountRewritesRecentWindows(t *testing.T) {
 	}
 	visit := func() map[string]string {
 		t.Helper()
-		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
-		defer cancel()
-		if err := h.p.VisitAll(ctx, ExpireVisit, nil); err != nil {
-			t.Fatalf("visit: %v", err)
-		}
-		h.c.rotate()
 		out := map[string]string{}
-		for _, r := range drain(h.changelog) {
+		for _, r := range h.expireVisit(t) {
 			out[r.key] = string(r.value)
 		}
 		return out
@@ -356,13 +350,7 @@ func TestCountRewritesOnlyAfterATakeover(t *testing.T) {
 	h.c.LateWrites, h.c.ExpireEvery = 2*time.Minute, time.Minute
 	visit := func() int {
 		t.Helper()
-		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
-		defer cancel()
-		if err := h.p.VisitAll(ctx, ExpireVisit, nil); err != nil {
-			t.Fatalf("visit: %v", err)
-		}
-		h.c.rotate()
-		return len(drain(h.changelog))
+		return len(h.expireVisit(t))
 	}
 	h.send(t, settled{"ZVZZT", eventTime, settlement.Completed, 0, 1})
 	drain(h.changelog)
@@ -384,4 +372,17 @@ func TestCountRewritesOnlyAfterATakeover(t *testing.T) {
 	if h.c.lateWritesPossible(0, 1) {
 		t.Fatal("generation 1 still treated as a recent takeover past the bound")
 	}
+}
+
+// expireVisit runs one expire visit, ends it as expireLoop does, and
+// returns what it wrote to the changelog.
+func (h *countHarness) expireVisit(t *testing.T) []record {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	if err := h.p.VisitAll(ctx, ExpireVisit, nil); err != nil {
+		t.Fatalf("visit: %v", err)
+	}
+	h.c.rotate()
+	return drain(h.changelog)
 }
