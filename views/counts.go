@@ -101,3 +101,17 @@ func (c *Counts) Windows(symbol string, from, to int64) ([]Window, error) {
 
 // Answer is the encoded /v1/counts answer for all of symbol's windows.
 func (c *Counts) Answer(symbol string) ([]byte, error) { return c.index.answer(symbol) }
+
+// Subscribe follows the changes of symbol's windows ("" for every
+// symbol) as the view applies them, with room for buffer changes: a
+// subscriber that falls further behind is dropped (Subscription.Dropped).
+// With after set to the ID of a change it was sent, it first gets the
+// changes since then, if they are still kept; resumed reports whether they
+// were, else the subscriber should read the current windows (subscribing
+// first, so that no change falls between).
+func (c *Counts) Subscribe(symbol string, buffer int, after string) (s *Subscription, resumed bool) {
+	return c.index.changes.subscribe(symbol, buffer, after)
+}
+
+// Symbols returns every symbol with at least one window, sorted.
+func (c *Counts) Symbols() []string { return c.index.symbolNames() }

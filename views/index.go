@@ -28,6 +28,7 @@ import (
 type index struct {
 	mu      sync.RWMutex
 	symbols map[string]*symbolWindows
+	changes *feed // what Apply changed, for push queries and server-sent events
 }
 
 // symbolWindows is one symbol's windows, sorted by start (oldest first) and
@@ -78,7 +79,7 @@ func (sw *symbolWindows) find(start int64) (int, bool) {
 	return sort.Find(len(sw.sorted), func(i int) int { return cmp.Compare(start, sw.sorted[i].start) })
 }
 
-func newIndex() *index { return &index{symbols: map[string]*symbolWindows{}} }
+func newIndex() *index { return &index{symbols: map[string]*symbolWindows{}, changes: newFeed()} }
 
 // updateCallback applies the stale rule (a late write of a worker that had
 // lost the partition is ignored and counted), then stores the record in
@@ -129,8 +130,15 @@ func (ix *index) Apply(key string, value []byte) int {
 	}
 	i, found := sw.find(start)
 	added := 0
+	// The change is made only for subscribers (feed).
+	armed := ix.changes.armed.Load()
+	ch := Change{Symbol: symbol, Deleted: value == nil}
+	if armed && found {
+		ch.Prev = sw.window(i)
+	}
 	switch {
 	case value == nil && found:
+		ch.Window = ch.Prev
 		sw.sorted = slices.Delete(sw.sorted, i, i+1)
 		sw.keep(start, nil, false)
 		if len(sw.sorted) == 0 {
@@ -150,6 +158,12 @@ func (ix *index) Apply(key string, value []byte) int {
 	}
 	sw.body = nil
 	sw.version++
+	if armed {
+		if !ch.Deleted {
+			ch.Window = sw.window(i)
+		}
+		ix.changes.publish(ch)
+	}
 	return added
 }
 
@@ -218,4 +232,16 @@ func (ix *index) answer(symbol string) ([]byte, error) {
 	}
 	ix.mu.Unlock()
 	return b, nil
+}
+
+// symbolNames returns the symbols with windows, sorted.
+func (ix *index) symbolNames() []string {
+	ix.mu.RLock()
+	names := make([]string, 0, len(ix.symbols))
+	for s := range ix.symbols {
+		names = append(names, s)
+	}
+	ix.mu.RUnlock()
+	slices.Sort(names)
+	return names
 }
