@@ -14,6 +14,7 @@ import (
 	"github.com/tradeflow/tradeflow/internal/gokaext"
 	"github.com/tradeflow/tradeflow/internal/store"
 	"github.com/tradeflow/tradeflow/processor"
+	pb "github.com/tradeflow/tradeflow/proto"
 	"github.com/tradeflow/tradeflow/settlement"
 )
 
@@ -43,8 +44,8 @@ func (w Window) Count(d settlement.Disposition) int64 {
 // Counts is a View over the count table: every window of every partition,
 // followed from the changelog, and an in-memory index of it by symbol.
 type Counts struct {
-	view  *goka.View
-	index *index
+	windows
+	view *goka.View
 	// live is set once the view has caught up: the latency of a count
 	// restored at start-up would be the age of the changelog.
 	live atomic.Bool
@@ -56,7 +57,7 @@ type Counts struct {
 // counts it applies (processor.HeaderSettledAt).
 func NewCounts(brokers []string, kit *gokaext.Kit, m *processor.Metrics, opts ...goka.ViewOption) (*Counts, error) {
 	ix := newIndex()
-	c := &Counts{index: ix}
+	c := &Counts{windows: windows{ix}}
 	// The index is the view's storage, whatever opts say (goka's tester
 	// sets its own), so each window is held once; like a memory store it
 	// starts empty and the view rebuilds it from the changelog's start.
@@ -93,25 +94,53 @@ func (c *Counts) View() *goka.View { return c.view }
 // Recovered reports whether the view has caught up with the changelog.
 func (c *Counts) Recovered() bool { return c.view.Recovered() }
 
+// windows answers queries from an index: the count view's (Counts), or
+// one filled by hand (Memory).
+type windows struct{ index *index }
+
 // Windows returns symbol's windows whose start is in [from, to], newest
 // first.
-func (c *Counts) Windows(symbol string, from, to int64) ([]Window, error) {
-	return c.index.windows(symbol, from, to), nil
+func (w windows) Windows(symbol string, from, to int64) ([]Window, error) {
+	return w.index.windows(symbol, from, to), nil
 }
 
 // Answer is the encoded /v1/counts answer for all of symbol's windows.
-func (c *Counts) Answer(symbol string) ([]byte, error) { return c.index.answer(symbol) }
+func (w windows) Answer(symbol string) ([]byte, error) { return w.index.answer(symbol) }
 
 // Subscribe follows the changes of symbol's windows ("" for every
-// symbol) as the view applies them, with room for buffer changes: a
-// subscriber that falls further behind is dropped (Subscription.Dropped).
-// With after set to the ID of a change it was sent, it first gets the
-// changes since then, if they are still kept; resumed reports whether they
-// were, else the subscriber should read the current windows (subscribing
-// first, so that no change falls between).
-func (c *Counts) Subscribe(symbol string, buffer int, after string) (s *Subscription, resumed bool) {
-	return c.index.changes.subscribe(symbol, buffer, after)
+// symbol) as they are applied, with room for buffer changes: a subscriber
+// that falls further behind is dropped (Subscription.Dropped). With after
+// set to the ID of a change it was sent, it first gets the changes since
+// then, if they are still kept; resumed reports whether they were, else
+// the subscriber should read the current windows (subscribing first, so
+// that no change falls between).
+func (w windows) Subscribe(symbol string, buffer int, after string) (s *Subscription, resumed bool) {
+	return w.index.changes.subscribe(symbol, buffer, after)
 }
 
 // Symbols returns every symbol with at least one window, sorted.
-func (c *Counts) Symbols() []string { return c.index.symbolNames() }
+func (w windows) Symbols() []string { return w.index.symbolNames() }
+
+// Memory is the count view's index without a view: windows are put by
+// hand, each as the changelog value the count group would write, so that
+// what reads Counts can be tested (or measured) without Kafka.
+type Memory struct{ windows }
+
+// NewMemory returns an empty Memory.
+func NewMemory() *Memory { return &Memory{windows{newIndex()}} }
+
+// Put sets symbol's window (its start, end and counts) as a changelog
+// write would.
+func (m *Memory) Put(symbol string, w Window) error {
+	v, err := processor.CountsCodec().Encode(&pb.WindowCounts{Completed: w.Completed, Pending: w.Pending, Flagged: w.Flagged, Rejected: w.Rejected})
+	if err != nil {
+		return err
+	}
+	m.index.Apply(settlement.WindowKey(symbol, w.WindowStart), v)
+	return nil
+}
+
+// Delete removes symbol's window at start, as a tombstone would.
+func (m *Memory) Delete(symbol string, start int64) {
+	m.index.Apply(settlement.WindowKey(symbol, start), nil)
+}

@@ -69,22 +69,37 @@ func (a *API) Handler() http.Handler {
 	return mux
 }
 
-// authorized requires the bearer token, when there is one, compared in
-// constant time.
+// authorized requires the token, when there is one (Authorized).
 func (a *API) authorized(h http.HandlerFunc) http.Handler {
 	if a.Token == "" {
 		return h
 	}
-	want := []byte("Bearer " + a.Token)
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		got := []byte(r.Header.Get("Authorization"))
-		if subtle.ConstantTimeCompare(got, want) != 1 {
+		if !Authorized(r, a.Token) {
 			w.Header().Set("WWW-Authenticate", `Bearer realm="tradeflow"`)
-			writeError(w, http.StatusUnauthorized, errors.New("missing or wrong bearer token (Authorization: Bearer <TRADEFLOW_HTTP_TOKEN>)"))
+			writeError(w, http.StatusUnauthorized, errors.New(Unauthorized))
 			return
 		}
 		h(w, r)
 	})
+}
+
+// Unauthorized is what a request without the token is told.
+const Unauthorized = "missing or wrong token: send Authorization: Bearer <TRADEFLOW_HTTP_TOKEN>, or Basic auth with it as the password"
+
+// Authorized reports whether r carries token (empty: none is needed),
+// compared in constant time: as "Authorization: Bearer <token>", or as
+// the password of Basic auth with any user name, which is what ksqlDB's
+// Python clients send.
+func Authorized(r *http.Request, token string) bool {
+	if token == "" {
+		return true
+	}
+	got := r.Header.Get("Authorization")
+	if _, password, ok := r.BasicAuth(); ok {
+		got = "Bearer " + password
+	}
+	return subtle.ConstantTimeCompare([]byte(got), []byte("Bearer "+token)) == 1
 }
 
 type countsResponse struct {

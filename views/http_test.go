@@ -1,6 +1,7 @@
 package views
 
 import (
+	"encoding/base64"
 	"encoding/json"
 	"errors"
 	"io"
@@ -290,6 +291,14 @@ func TestBearerToken(t *testing.T) {
 		}
 		if code := do(target, "Bearer t0ken-value"); code != http.StatusOK {
 			t.Errorf("GET %s with the token: %d, want 200", target, code)
+		}
+		// Basic auth with the token as the password, as ksqlDB's Python
+		// clients send it.
+		if code := do(target, "Basic "+base64.StdEncoding.EncodeToString([]byte("anyone:t0ken-value"))); code != http.StatusOK {
+			t.Errorf("GET %s with the token as Basic password: %d, want 200", target, code)
+		}
+		if code := do(target, "Basic "+base64.StdEncoding.EncodeToString([]byte("t0ken-value:wrong"))); code != http.StatusUnauthorized {
+			t.Errorf("GET %s with the token as Basic user name: %d, want 401", target, code)
 		}
 	}
 	for _, target := range []string{"/metrics", "/healthz", "/readyz"} {

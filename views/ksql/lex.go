@@ -28,6 +28,7 @@ type token struct {
 	kind tokenKind
 	text string
 	at   pos
+	off  int // byte offset in the statement
 }
 
 func (t token) String() string {
@@ -104,14 +105,14 @@ func lex(sql string) ([]token, error) {
 					return nil, errAt(at, "empty quoted identifier")
 				}
 			}
-			toks = append(toks, token{kind, text, at})
+			toks = append(toks, token{kind, text, at, i})
 			advance(n)
 		case r == '_' || unicode.IsLetter(r):
 			n := strings.IndexFunc(sql[i:], func(r rune) bool { return r != '_' && !unicode.IsLetter(r) && !unicode.IsDigit(r) })
 			if n < 0 {
 				n = len(sql) - i
 			}
-			toks = append(toks, token{tokWord, strings.ToUpper(sql[i : i+n]), at})
+			toks = append(toks, token{tokWord, strings.ToUpper(sql[i : i+n]), at, i})
 			advance(n)
 		case r >= '0' && r <= '9' || r == '-' && i+1 < len(sql) && sql[i+1] >= '0' && sql[i+1] <= '9':
 			n := 1
@@ -121,7 +122,7 @@ func lex(sql string) ([]token, error) {
 			if i+n < len(sql) && (sql[i+n] == '.' || sql[i+n] == '_' || unicode.IsLetter(rune(sql[i+n]))) {
 				return nil, errAt(at, "want a whole number (epoch milliseconds or a count), got %q", sql[i:i+n+1])
 			}
-			toks = append(toks, token{tokNumber, sql[i : i+n], at})
+			toks = append(toks, token{tokNumber, sql[i : i+n], at, i})
 			advance(n)
 		default:
 			n := 1
@@ -130,11 +131,11 @@ func lex(sql string) ([]token, error) {
 			} else if !strings.ContainsRune("*,;()=<>", r) {
 				return nil, errAt(at, "unexpected character %q", r)
 			}
-			toks = append(toks, token{tokSymbol, sql[i : i+n], at})
+			toks = append(toks, token{tokSymbol, sql[i : i+n], at, i})
 			advance(n)
 		}
 	}
-	return append(toks, token{kind: tokEOF, at: pos{line, col}}), nil
+	return append(toks, token{kind: tokEOF, at: pos{line, col}, off: len(sql)}), nil
 }
 
 // quoted reads a literal opened by q at s[0]: its text with doubled

@@ -122,6 +122,14 @@ func (r Range) narrow(op string, v int64) Range {
 	return r
 }
 
+// Parsed is one statement of several and its text, as ksqlDB echoes it
+// (statementText: from its first token to its semicolon, which is added
+// when missing).
+type Parsed struct {
+	Statement
+	Text string
+}
+
 // Parse parses one statement (a trailing semicolon is optional).
 func Parse(sql string) (Statement, error) {
 	stmts, err := ParseAll(sql)
@@ -131,24 +139,25 @@ func Parse(sql string) (Statement, error) {
 	if len(stmts) != 1 {
 		return nil, &Error{Line: 1, Col: 1, Msg: "want exactly one statement, got " + strconv.Itoa(len(stmts))}
 	}
-	return stmts[0], nil
+	return stmts[0].Statement, nil
 }
 
 // ParseAll parses statements separated by semicolons, as POST /ksql takes
 // them.
-func ParseAll(sql string) ([]Statement, error) {
+func ParseAll(sql string) ([]Parsed, error) {
 	toks, err := lex(sql)
 	if err != nil {
 		return nil, err
 	}
 	p := &parser{toks: toks}
-	var stmts []Statement
+	var stmts []Parsed
 	for p.peek().kind != tokEOF {
+		from := p.peek().off
 		s, err := p.statement()
 		if err != nil {
 			return nil, err
 		}
-		stmts = append(stmts, s)
+		stmts = append(stmts, Parsed{s, strings.TrimSpace(sql[from:p.peek().off]) + ";"})
 		if p.peek().kind != tokEOF {
 			if _, err := p.expect(";"); err != nil {
 				return nil, err

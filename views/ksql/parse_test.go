@@ -56,7 +56,9 @@ func TestParseOthers(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	want := []Statement{ListTables{}, ListTables{}, &Describe{Table: processor.Tables()[0], Extended: true}, &Describe{Table: processor.Tables()[1]}}
+	want := []Parsed{{ListTables{}, "LIST TABLES;"}, {ListTables{}, "show tables;"},
+		{&Describe{Table: processor.Tables()[0], Extended: true}, "DESCRIBE completed_per_minute EXTENDED;"},
+		{&Describe{Table: processor.Tables()[1]}, "DESCRIBE `PENDING_PER_MINUTE`;"}}
 	if !reflect.DeepEqual(stmts, want) {
 		t.Fatalf("got %+v, want %+v", stmts, want)
 	}

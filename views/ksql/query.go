@@ -1,0 +1,270 @@
+package ksql
+
+import (
+	"cmp"
+	"context"
+	"fmt"
+	"mime"
+	"net/http"
+	"strings"
+
+	"github.com/tradeflow/tradeflow/views"
+)
+
+// queryStream is POST /query-stream: a header object, then the rows as
+// JSON arrays, newline-delimited (the default) or inside one JSON array
+// (Accept: application/json).
+func (s *Server) queryStream(w http.ResponseWriter, r *http.Request) {
+	var req struct {
+		SQL              string         `json:"sql"`
+		SessionVariables map[string]any `json:"sessionVariables"`
+		// properties (and streamsProperties, which the curl example of
+		// ksqlDB's documentation sends) tune ksqlDB's engine; nothing
+		// here depends on them, so they are accepted and unused.
+	}
+	var out rowWriter
+	switch negotiate(r.Header.Get("Accept")) {
+	case delimited:
+		out = &delimitedWriter{w: w}
+	case "application/json":
+		out = &jsonArrayWriter{w: w}
+	default:
+		writeError(w, genericError(codeNotAcceptable, "Accept "+r.Header.Get("Accept")+": this endpoint answers "+delimited+" or application/json"))
+		return
+	}
+	if !decodeBody(w, r, &req) {
+		return
+	}
+	sql, err := substitute(req.SQL, req.SessionVariables)
+	if err != nil {
+		writeError(w, statementError(codeBadStatement, err.Error(), req.SQL))
+		return
+	}
+	if sel, ok := parseSelect(w, sql); ok {
+		s.run(r.Context(), w, sel, out)
+	}
+}
+
+// negotiate picks the answer's content type from Accept: the delimited
+// format unless only application/json is asked for; "" when neither is
+// acceptable.
+func negotiate(accept string) string {
+	if strings.TrimSpace(accept) == "" {
+		return delimited
+	}
+	json := false
+	for _, part := range strings.Split(accept, ",") {
+		mt, _, err := mime.ParseMediaType(part)
+		if err != nil {
+			continue
+		}
+		switch mt {
+		case delimited, "*/*", "application/*":
+			return delimited
+		case "application/json":
+			json = true
+		}
+	}
+	if json {
+		return "application/json"
+	}
+	return ""
+}
+
+// query is POST /query, ksqlDB's older chunked API: one JSON array of a
+// header, rows and a final message, streamed as it is produced.
+func (s *Server) query(w http.ResponseWriter, r *http.Request) {
+	var req struct {
+		KSQL             string         `json:"ksql"`
+		SessionVariables map[string]any `json:"sessionVariables"`
+	}
+	if !decodeBody(w, r, &req) {
+		return
+	}
+	sql, err := substitute(req.KSQL, req.SessionVariables)
+	if err != nil {
+		writeError(w, statementError(codeBadStatement, err.Error(), req.KSQL))
+		return
+	}
+	contentType := v1JSON
+	if negotiate(r.Header.Get("Accept")) == "application/json" {
+		contentType = "application/json"
+	}
+	if sel, ok := parseSelect(w, sql); ok {
+		s.run(r.Context(), w, sel, &v1Writer{w: w, contentType: contentType})
+	}
+}
+
+// run answers sel into out: the rows that are there, then, for a push
+// query, each change until the client goes, the query is closed, its
+// LIMIT is reached or it falls too far behind.
+func (s *Server) run(ctx context.Context, w http.ResponseWriter, sel *Select, out rowWriter) {
+	id := newQueryID(sel)
+	flush := func() { _ = http.NewResponseController(w).Flush() } // the client went away: the next write fails
+	var sub *views.Subscription
+	if sel.Push {
+		// Subscribed before the current rows are read, so that no change
+		// falls between them (one may come twice: a row is an upsert).
+		symbol := ""
+		if sel.Where.Symbol != nil {
+			symbol = *sel.Where.Symbol
+		}
+		sub, _ = s.Source.Subscribe(symbol, s.pushBuffer(), "")
+		defer sub.Close()
+		var cancel context.CancelFunc
+		ctx, cancel = context.WithCancel(ctx)
+		defer cancel()
+		defer s.register(id, cancel)()
+	}
+	if out.header(id, sel) != nil {
+		return
+	}
+	q := &rows{sel: sel, out: out}
+	if err := s.current(q); err != nil || q.done() {
+		if err != nil {
+			_ = out.fail(genericError(codeBadRequest, err.Error()))
+		} else {
+			_ = out.end(q.final())
+		}
+		return
+	}
+	if !sel.Push {
+		_ = out.end("Query Completed")
+		return
+	}
+	flush()
+	for {
+		select {
+		case <-ctx.Done():
+			_ = out.end("Query Completed") // closed; a gone client reads nothing
+			return
+		case ch, ok := <-sub.C:
+			if !ok {
+				_ = out.fail(genericError(codeServerError, fmt.Sprintf(
+					"push query %s dropped: the client fell more than %d changes behind", id, s.pushBuffer())))
+				return
+			}
+			if q.change(ch) != nil {
+				return
+			}
+			if q.done() {
+				_ = out.end(q.final())
+				return
+			}
+			if len(sub.C) == 0 {
+				flush()
+			}
+		}
+	}
+}
+
+// current writes the rows there are: one symbol's, or every symbol's
+// (a table scan, bounded by LIMIT or ScanRows).
+func (s *Server) current(q *rows) error {
+	symbols := []string{}
+	if q.sel.Where.Symbol != nil {
+		symbols = append(symbols, *q.sel.Where.Symbol)
+	} else {
+		symbols = s.Source.Symbols()
+	}
+	// Push queries are not bounded: they do not end anyway.
+	scan := q.sel.Where.Symbol == nil && q.sel.Limit == 0 && !q.sel.Push
+	bound := cmp.Or(s.ScanRows, DefaultScanRows)
+	for _, symbol := range symbols {
+		ws, err := s.Source.Windows(symbol, q.sel.Where.Start.Lo, q.sel.Where.Start.Hi)
+		if err != nil {
+			return err
+		}
+		for i := len(ws) - 1; i >= 0; i-- { // oldest first
+			if scan && q.n >= bound {
+				return fmt.Errorf("table scan stopped after %d rows: add LIMIT, or WHERE SYMBOL='...'", q.n)
+			}
+			if err := q.window(symbol, ws[i]); err != nil || q.done() {
+				return err
+			}
+		}
+	}
+	return nil
+}
+
+func (s *Server) pushBuffer() int { return cmp.Or(s.PushBuffer, DefaultPushBuffer) }
+
+// rows filters, projects and counts the rows of one query.
+type rows struct {
+	sel *Select
+	out rowWriter
+	n   int
+}
+
+func (q *rows) done() bool { return q.sel.Limit > 0 && q.n >= q.sel.Limit }
+
+func (q *rows) final() string {
+	if q.done() {
+		return "Limit Reached"
+	}
+	return "Query Completed"
+}
+
+// window writes symbol's window if it is a row of the query: the table has
+// a row for a window with at least one trade of its disposition.
+func (q *rows) window(symbol string, w views.Window) error {
+	n := w.Count(q.sel.Table.Disposition)
+	f := q.sel.Where
+	if n == 0 || !f.Start.Contains(w.WindowStart) || !f.End.Contains(w.WindowEnd) || !f.Count.Contains(n) {
+		return nil
+	}
+	q.n++
+	return q.out.row(q.values(symbol, w, n), false)
+}
+
+// change writes a push query's row for ch: when its table's count changed,
+// or a tombstone when the window was removed (where the format has them).
+func (q *rows) change(ch views.Change) error {
+	d := q.sel.Table.Disposition
+	if ch.Deleted {
+		if ch.Prev.Count(d) == 0 || !q.out.tombstones() {
+			return nil
+		}
+		q.n++
+		vals := q.values(ch.Symbol, ch.Prev, 0)
+		for i, c := range q.sel.Columns {
+			if !c.Key() {
+				vals[i] = nil
+			}
+		}
+		return q.out.row(vals, true)
+	}
+	if ch.Window.Count(d) == ch.Prev.Count(d) {
+		return nil
+	}
+	return q.window(ch.Symbol, ch.Window)
+}
+
+func (q *rows) values(symbol string, w views.Window, n int64) []any {
+	vals := make([]any, len(q.sel.Columns))
+	for i, c := range q.sel.Columns {
+		switch c {
+		case ColSymbol:
+			vals[i] = symbol
+		case ColWindowStart:
+			vals[i] = w.WindowStart
+		case ColWindowEnd:
+			vals[i] = w.WindowEnd
+		default:
+			vals[i] = n
+		}
+	}
+	return vals
+}
+
+// schema is the /query header's schema: "`SYMBOL` STRING KEY, ...".
+func schema(sel *Select) string {
+	parts := make([]string, len(sel.Columns))
+	for i, c := range sel.Columns {
+		parts[i] = "`" + c.Name(sel.Table) + "` " + c.Type()
+		if c.Key() {
+			parts[i] += " KEY"
+		}
+	}
+	return strings.Join(parts, ", ")
+}
