@@ -50,7 +50,11 @@ func newFeed() *feed {
 type Subscription struct {
 	// C delivers the changes; it is closed when the subscription is
 	// closed or dropped.
-	C       <-chan Change
+	C <-chan Change
+	// Since is the ID of the last change before the subscription began:
+	// windows read after subscribing are at least as new as it, so a
+	// client that has them resumes from it.
+	Since   string
 	c       chan Change
 	symbol  string // "" = every symbol
 	dropped atomic.Bool
@@ -89,7 +93,7 @@ func (f *feed) subscribe(symbol string, buffer int, after string) (s *Subscripti
 		f.armed.Store(true)
 	}
 	c := make(chan Change, buffer)
-	s = &Subscription{C: c, c: c, symbol: symbol, f: f}
+	s = &Subscription{C: c, c: c, symbol: symbol, f: f, Since: f.id(f.seq)}
 	f.subs[s] = struct{}{}
 	// The ring holds seqs above f.seq-recentChanges.
 	seq, ok := f.parse(after)
@@ -111,6 +115,9 @@ func (f *feed) subscribe(symbol string, buffer int, after string) (s *Subscripti
 	return s, true
 }
 
+// id is the ID of the change numbered seq.
+func (f *feed) id(seq uint64) string { return f.prefix + "." + strconv.FormatUint(seq, 10) }
+
 // parse reads an id of this feed.
 func (f *feed) parse(id string) (uint64, bool) {
 	head, seq, ok := strings.Cut(id, ".")
@@ -129,7 +136,7 @@ func (f *feed) publish(ch Change) {
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	f.seq++
-	ch.ID = f.prefix + "." + strconv.FormatUint(f.seq, 10)
+	ch.ID = f.id(f.seq)
 	f.recent[f.seq%recentChanges] = ch
 	for s := range f.subs {
 		if s.symbol == "" || s.symbol == ch.Symbol {

@@ -9,6 +9,7 @@ import (
 	"net/http/pprof"
 	"strconv"
 	"strings"
+	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/promhttp"
@@ -36,6 +37,13 @@ type API struct {
 	Token string
 	// HTTP counts and times requests by route (nil: not measured).
 	HTTP *telemetry.HTTP
+	// Heartbeat and ChangeBuffer are the change stream's (zero: the
+	// defaults, DefaultHeartbeat and DefaultChangeBuffer).
+	Heartbeat    time.Duration
+	ChangeBuffer int
+	// Mount, when set, adds routes to the same mux (the ksqlDB endpoints,
+	// the dashboard), counted and timed as the API's.
+	Mount func(handle func(pattern string, h http.Handler))
 }
 
 // Handler routes the API; with HTTP set, every route is counted and timed
@@ -44,6 +52,7 @@ func (a *API) Handler() http.Handler {
 	mux := http.NewServeMux()
 	handle := func(pattern string, h http.Handler) { mux.Handle(pattern, a.HTTP.Route(pattern, h)) }
 	handle("GET /v1/counts/{symbol}", a.authorized(a.counts))
+	handle("GET /v1/counts/{symbol}/changes", a.authorized(a.changes))
 	handle("GET /v1/tables", a.authorized(a.tables))
 	handle("GET /v1/tables/{table}", a.authorized(a.table))
 	handle("GET /metrics", promhttp.HandlerFor(a.Gatherer, promhttp.HandlerOpts{}))
@@ -62,6 +71,9 @@ func (a *API) Handler() http.Handler {
 		mux.HandleFunc("/debug/pprof/profile", pprof.Profile)
 		mux.HandleFunc("/debug/pprof/trace", pprof.Trace)
 		mux.HandleFunc("/debug/pprof/symbol", pprof.Symbol)
+	}
+	if a.Mount != nil {
+		a.Mount(handle)
 	}
 	handle("/", http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		writeJSON(w, http.StatusNotFound, map[string]string{"error": "no such endpoint: " + r.Method + " " + r.URL.Path})
