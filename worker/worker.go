@@ -24,6 +24,7 @@ import (
 	"github.com/tradeflow/tradeflow/internal/telemetry"
 	"github.com/tradeflow/tradeflow/processor"
 	"github.com/tradeflow/tradeflow/views"
+	"github.com/tradeflow/tradeflow/views/ksql"
 )
 
 // Worker is the processor groups, the count view and the HTTP API.
@@ -33,6 +34,7 @@ type Worker struct {
 	Metrics  *processor.Metrics
 	Registry *prometheus.Registry
 	API      *views.API
+	KSQL     *ksql.Server // ksqlDB's REST API, on the API's mux
 
 	log    *slog.Logger
 	every  time.Duration
@@ -92,8 +94,37 @@ func New(o Options) (*Worker, error) {
 		}
 		return 0
 	})
-	w.API = &views.API{Store: w.Counts, Gatherer: reg, Ready: w.Ready, HTTP: telemetry.NewHTTP(reg)}
+	w.KSQL = &ksql.Server{Source: w.Counts, Ready: w.Ready, Version: o.Version,
+		ClusterID: w.clusterID, Topic: w.countTopic}
+	w.API = &views.API{Store: w.Counts, Gatherer: reg, Ready: w.Ready, HTTP: telemetry.NewHTTP(reg), Mount: w.KSQL.Routes}
 	return w, nil
+}
+
+// clusterID is the Kafka cluster's id, for the ksqlDB API's /info ("" when
+// the brokers do not answer).
+func (w *Worker) clusterID(ctx context.Context) string {
+	m, err := kadm.NewClient(w.admin).BrokerMetadata(ctx)
+	if err != nil {
+		return ""
+	}
+	return m.Cluster
+}
+
+// countTopic is the count table topic's partitions and replication factor,
+// as the brokers have them, for the ksqlDB API's DESCRIBE.
+func (w *Worker) countTopic(ctx context.Context) (partitions, replication int, err error) {
+	topics, err := kadm.NewClient(w.admin).ListTopics(ctx, string(processor.CountTable))
+	if err != nil {
+		return 0, 0, err
+	}
+	d, ok := topics[string(processor.CountTable)]
+	if !ok || d.Err != nil {
+		return 0, 0, fmt.Errorf("topic %s not described: %v", processor.CountTable, d.Err)
+	}
+	for _, p := range d.Partitions {
+		replication = max(replication, len(p.Replicas))
+	}
+	return len(d.Partitions), replication, nil
 }
 
 // NewKit builds the goka clients' options of a worker with o (the

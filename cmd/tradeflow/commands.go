@@ -150,18 +150,30 @@ func runWorker(ctx context.Context, cfg Config, log *slog.Logger, brokers []stri
 	}
 	w.API.Profiling = cfg.Pprof
 	w.API.Token = cfg.HTTPToken.Reveal()
+	w.KSQL.Token = w.API.Token
 	ln, err := net.Listen("tcp", cfg.HTTPAddr)
 	if err != nil {
 		return fmt.Errorf("TRADEFLOW_HTTP_ADDR: %w", err)
 	}
-	srv := &http.Server{Handler: w.Handler(), ReadHeaderTimeout: 5 * time.Second}
+	srv := &http.Server{Handler: w.Handler(), ReadHeaderTimeout: 5 * time.Second, Protocols: new(http.Protocols)}
+	// HTTP/2 beside HTTP/1.1: over TLS by ALPN, and in cleartext with
+	// prior knowledge (h2c), as ksqlDB's clients speak to /query-stream.
+	srv.Protocols.SetHTTP1(true)
+	srv.Protocols.SetHTTP2(true)
+	srv.Protocols.SetUnencryptedHTTP2(true)
+	// Push queries and change streams end when the server stops, instead
+	// of holding its shutdown until HTTPShutdown.
+	streams, endStreams := context.WithCancel(context.WithoutCancel(ctx))
+	defer endStreams()
+	srv.BaseContext = func(net.Listener) context.Context { return streams }
+	srv.RegisterOnShutdown(endStreams)
 	if cfg.HTTPTLSCertFile != "" {
 		cert, err := tls.LoadX509KeyPair(cfg.HTTPTLSCertFile, cfg.HTTPTLSKeyFile)
 		if err != nil {
 			ln.Close()
 			return fmt.Errorf("TRADEFLOW_HTTP_TLS_CERT_FILE: %w", err)
 		}
-		srv.TLSConfig = &tls.Config{Certificates: []tls.Certificate{cert}, MinVersion: tls.VersionTLS12}
+		srv.TLSConfig = &tls.Config{Certificates: []tls.Certificate{cert}, MinVersion: tls.VersionTLS12, NextProtos: []string{"h2", "http/1.1"}}
 		ln = tls.NewListener(ln, srv.TLSConfig)
 	}
 	log.Info("serving HTTP", "addr", ln.Addr().String(), "https", cfg.HTTPTLSCertFile != "", "token_required", cfg.HTTPToken != "", "brokers", brokers)

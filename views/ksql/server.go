@@ -46,8 +46,9 @@ type Server struct {
 	Version string
 	// ClusterID returns the Kafka cluster's id, for /info ("" if unknown).
 	ClusterID func(context.Context) string
-	// Partitions and Replication of the count table, for DESCRIBE.
-	Partitions, Replication int
+	// Topic returns the count table topic's partitions and replication
+	// factor, for DESCRIBE (nil, or an error: zero).
+	Topic func(context.Context) (partitions, replication int, err error)
 	// ScanRows bounds a pull query's table scan (no WHERE SYMBOL) without
 	// LIMIT: it ends with an error after that many rows instead of
 	// answering at length (ksqlDB refuses such scans unless

@@ -200,7 +200,7 @@ func TestSessionVariables(t *testing.T) {
 
 // LIST TABLES and DESCRIBE answer ksqlDB's entities.
 func TestStatements(t *testing.T) {
-	srv := serve(t, &Server{Source: testSource(t), Partitions: 6, Replication: 1})
+	srv := serve(t, &Server{Source: testSource(t), Topic: func(context.Context) (int, int, error) { return 6, 1, nil }})
 	resp := post(t, http.DefaultClient, srv.URL+"/ksql", v1JSON, sqlBody("ksql", "LIST TABLES; DESCRIBE flagged_per_minute;"))
 	body := readAll(t, resp)
 	var entities []struct {

@@ -1,6 +1,7 @@
 package ksql
 
 import (
+	"context"
 	"net/http"
 
 	"github.com/tradeflow/tradeflow/processor"
@@ -43,7 +44,7 @@ func (s *Server) ksql(w http.ResponseWriter, r *http.Request) {
 		case ListTables:
 			entities = append(entities, s.tables(p.Text))
 		case *Describe:
-			entities = append(entities, s.describe(st, p.Text))
+			entities = append(entities, s.describe(r.Context(), st, p.Text))
 		}
 	}
 	contentType := v1JSON
@@ -76,7 +77,14 @@ type fieldInfo struct {
 	Type   string         `json:"type,omitempty"` // KEY for key columns
 }
 
-func (s *Server) describe(d *Describe, text string) any {
+func (s *Server) describe(ctx context.Context, d *Describe, text string) any {
+	var partitions, replication int
+	if s.Topic != nil {
+		var err error
+		if partitions, replication, err = s.Topic(ctx); err != nil {
+			partitions, replication = 0, 0
+		}
+	}
 	var fields []fieldInfo
 	for _, c := range allColumns() {
 		f := fieldInfo{Name: c.Name(d.Table), Schema: map[string]any{"type": c.Type(), "fields": nil, "memberSchema": nil}}
@@ -91,7 +99,7 @@ func (s *Server) describe(d *Describe, text string) any {
 			"name": d.Table.Name, "windowType": "TUMBLING", "readQueries": []any{}, "writeQueries": []any{},
 			"fields": fields, "type": "TABLE", "timestamp": "", "statistics": "", "errorStats": "",
 			"extended": d.Extended, "keyFormat": keyFormat, "valueFormat": valueFormat,
-			"topic": string(processor.CountTable), "partitions": s.Partitions, "replication": s.Replication,
+			"topic": string(processor.CountTable), "partitions": partitions, "replication": replication,
 			"statement": "", "queryOffsetSummaries": []any{}, "sourceConstraints": []any{},
 			"clusterStatistics": []any{}, "clusterErrorStats": []any{},
 		},
