@@ -1,6 +1,7 @@
 # tradeflow: `make test` is what CI runs (.ci/run). It needs Go, Java 17,
-# Maven, kcat, wrk, podman and Prometheus (prometheus, promtool); `.ci/run`
-# installs the last four on a fresh machine.
+# Maven, kcat, wrk, podman, Prometheus (prometheus, promtool), Chromium and
+# the Python clients of interop/; `.ci/run` installs all but the first
+# three on a fresh machine.
 SHELL := bash
 GO ?= go
 # Below Linux's ephemeral port range (32768-60999): a listening port there

@@ -53,6 +53,7 @@ func (a *API) Handler() http.Handler {
 	handle := func(pattern string, h http.Handler) { mux.Handle(pattern, a.HTTP.Route(pattern, h)) }
 	handle("GET /v1/counts/{symbol}", a.authorized(a.counts))
 	handle("GET /v1/counts/{symbol}/changes", a.authorized(a.changes))
+	handle("GET /v1/symbols", a.authorized(a.symbols))
 	handle("GET /v1/tables", a.authorized(a.tables))
 	handle("GET /v1/tables/{table}", a.authorized(a.table))
 	handle("GET /metrics", promhttp.HandlerFor(a.Gatherer, promhttp.HandlerOpts{}))
@@ -153,6 +154,19 @@ func (a *API) counts(w http.ResponseWriter, r *http.Request) {
 		ws = []Window{}
 	}
 	writeJSON(w, http.StatusOK, countsResponse{Symbol: symbol, Windows: ws})
+}
+
+// symbolLister lists the symbols with windows (Counts, Memory).
+type symbolLister interface{ Symbols() []string }
+
+// symbols is GET /v1/symbols: {"symbols": [...]}, sorted, for the
+// dashboard's picker.
+func (a *API) symbols(w http.ResponseWriter, _ *http.Request) {
+	names := []string{}
+	if l, ok := a.Store.(symbolLister); ok {
+		names = l.Symbols()
+	}
+	writeJSON(w, http.StatusOK, map[string][]string{"symbols": names})
 }
 
 func (a *API) tables(w http.ResponseWriter, _ *http.Request) {

@@ -307,3 +307,17 @@ func TestBearerToken(t *testing.T) {
 		}
 	}
 }
+
+// GET /v1/symbols lists the symbols with windows, sorted.
+func TestSymbols(t *testing.T) {
+	m := NewMemory()
+	for _, s := range []string{"ZVV", "ABC"} {
+		if err := m.Put(s, Window{WindowStart: 60_000, WindowEnd: 120_000, Completed: 1}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	code, body := get(t, newAPI(m).Handler(), "/v1/symbols")
+	if got := decodeJSON[map[string][]string](t, body); code != http.StatusOK || !reflect.DeepEqual(got["symbols"], []string{"ABC", "ZVV"}) {
+		t.Fatalf("%d %s", code, body)
+	}
+}

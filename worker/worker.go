@@ -24,6 +24,7 @@ import (
 	"github.com/tradeflow/tradeflow/internal/telemetry"
 	"github.com/tradeflow/tradeflow/processor"
 	"github.com/tradeflow/tradeflow/views"
+	"github.com/tradeflow/tradeflow/views/dashboard"
 	"github.com/tradeflow/tradeflow/views/ksql"
 )
 
@@ -96,7 +97,11 @@ func New(o Options) (*Worker, error) {
 	})
 	w.KSQL = &ksql.Server{Source: w.Counts, Ready: w.Ready, Version: o.Version,
 		ClusterID: w.clusterID, Topic: w.countTopic}
-	w.API = &views.API{Store: w.Counts, Gatherer: reg, Ready: w.Ready, HTTP: telemetry.NewHTTP(reg), Mount: w.KSQL.Routes}
+	w.API = &views.API{Store: w.Counts, Gatherer: reg, Ready: w.Ready, HTTP: telemetry.NewHTTP(reg),
+		Mount: func(handle func(string, http.Handler)) {
+			w.KSQL.Routes(handle)
+			dashboard.Routes(handle)
+		}}
 	return w, nil
 }
 
