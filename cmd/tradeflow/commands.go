@@ -17,6 +17,7 @@ import (
 	"github.com/tradeflow/tradeflow/broker"
 	"github.com/tradeflow/tradeflow/datagen"
 	"github.com/tradeflow/tradeflow/internal/store"
+	"github.com/tradeflow/tradeflow/views/ksql"
 	"github.com/tradeflow/tradeflow/worker"
 )
 
@@ -93,6 +94,22 @@ func cmdDatagen(ctx context.Context, cfg Config, log *slog.Logger, args []string
 		return err
 	}
 	return generate(ctx, cfg, cfg.Brokers, o)
+}
+
+// cmdQuery runs one statement against the ksqlDB API of a worker and
+// prints the answer; a push query is followed until Ctrl-C.
+func cmdQuery(ctx context.Context, cfg Config, args []string) error {
+	if len(args) != 1 {
+		return errors.New(`want one statement, e.g. tradeflow query "SELECT * FROM COMPLETED_PER_MINUTE WHERE SYMBOL='ZVV';"`)
+	}
+	c := &ksql.Client{URL: cfg.queryURL(), Token: cfg.HTTPToken.Reveal()}
+	err := ksql.Run(ctx, c, args[0], os.Stdout)
+	var se *ksql.ServerError
+	var pe *ksql.Error
+	if err != nil && !errors.As(err, &se) && !errors.As(err, &pe) {
+		return fmt.Errorf("%w (the worker at %s: TRADEFLOW_QUERY_URL, else TRADEFLOW_HTTP_ADDR)", err, c.URL)
+	}
+	return err
 }
 
 func startBroker(cfg Config) (*broker.Broker, error) {

@@ -44,6 +44,7 @@ type Config struct {
 	KafkaVersion       string        `envconfig:"KAFKA_VERSION" default:"3.6.0" desc:"Kafka protocol version to speak (the oldest broker's version, at least 2.1.0; Kafka 4.x removed older requests)"`
 	ClientID           string        `envconfig:"CLIENT_ID" default:"tradeflow" desc:"Kafka client id prefix"`
 	GroupInstanceID    string        `envconfig:"GROUP_INSTANCE_ID" desc:"static group membership (group.instance.id) of this worker in every group, e.g. a StatefulSet pod's name; empty = dynamic membership"`
+	QueryURL           string        `envconfig:"QUERY_URL" desc:"the worker tradeflow query sends statements to; empty = TRADEFLOW_HTTP_ADDR on this host (https when TRADEFLOW_HTTP_TLS_CERT_FILE is set)"`
 	Pprof              bool          `envconfig:"PPROF" default:"false" desc:"serve Go's profiler under /debug/pprof/ on the HTTP address"`
 	LogLevel           string        `envconfig:"LOG_LEVEL" default:"info" desc:"debug, info, warn or error"`
 	LogFormat          string        `envconfig:"LOG_FORMAT" desc:"text or json (one object per line); empty = text on a terminal, json otherwise"`
@@ -192,6 +193,26 @@ func (c Config) kafka(clientID string) kclient.Config {
 		kc.Version = v
 	}
 	return kc
+}
+
+// queryURL is where `tradeflow query` sends statements: TRADEFLOW_QUERY_URL,
+// else this host's HTTP address.
+func (c Config) queryURL() string {
+	if c.QueryURL != "" {
+		return c.QueryURL
+	}
+	host, port, err := net.SplitHostPort(c.HTTPAddr)
+	if err != nil {
+		return "http://" + c.HTTPAddr
+	}
+	if host == "" || host == "0.0.0.0" || host == "::" {
+		host = "127.0.0.1"
+	}
+	scheme := "http"
+	if c.HTTPTLSCertFile != "" {
+		scheme = "https"
+	}
+	return scheme + "://" + net.JoinHostPort(host, port)
 }
 
 // workerOptions are the worker's options from the settings.

@@ -22,6 +22,7 @@ commands:
   worker    the processor groups and the HTTP server against TRADEFLOW_BROKERS
   broker    the embedded broker alone
   datagen   produce Datagen-like trades and users [-count N] [-rate R]
+  query     run a ksqlDB statement against TRADEFLOW_QUERY_URL: query "SELECT * FROM COMPLETED_PER_MINUTE WHERE SYMBOL='ZVV';"
   config    print every setting, its variable, value, default and meaning
   version   print the version, and the Go, goka, sarama and franz-go versions
 `
@@ -61,7 +62,7 @@ func run(ctx context.Context, args []string) int {
 	// sarama logs through one package-level logger; goka's are per
 	// processor and view (gokaext.Kit).
 	sarama.Logger = gokaext.SaramaLogger(log)
-	if args[0] != "-h" && args[0] != "--help" && args[0] != "help" {
+	if args[0] != "-h" && args[0] != "--help" && args[0] != "help" && args[0] != "query" {
 		logStart(log, args[0], cfg)
 	}
 	switch args[0] {
@@ -73,6 +74,12 @@ func run(ctx context.Context, args []string) int {
 		err = cmdBroker(ctx, cfg, log)
 	case "datagen":
 		err = cmdDatagen(ctx, cfg, log, args[1:])
+	case "query":
+		if err = cmdQuery(ctx, cfg, args[1:]); err != nil {
+			fmt.Fprintln(os.Stderr, "tradeflow query:", err)
+			return 1
+		}
+		return 0
 	case "-h", "--help", "help":
 		fmt.Print(usage)
 		return 0
