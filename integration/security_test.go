@@ -2,6 +2,7 @@ package integration
 
 import (
 	"crypto/tls"
+	"io"
 	"net/http"
 	"os"
 	"os/exec"
@@ -246,6 +247,21 @@ func TestSecurityEmbedded(t *testing.T) {
 		}
 		if got := get("/v1/tables", secToken); got != http.StatusOK {
 			t.Errorf("GET /v1/tables with the token: %d, want 200", got)
+		}
+		// ksqlDB's /query-stream over HTTPS, HTTP/2 by ALPN, with the
+		// token as Basic auth's password (as the Python clients send it).
+		h2 := &http.Client{Transport: &http.Transport{TLSClientConfig: caPool(), ForceAttemptHTTP2: true}, Timeout: 5 * time.Second}
+		req, _ := http.NewRequest(http.MethodPost, "https://"+httpAddr+"/query-stream",
+			strings.NewReader(`{"sql":"SELECT * FROM COMPLETED_PER_MINUTE WHERE SYMBOL='ZVV';"}`))
+		req.SetBasicAuth("anyone", secToken)
+		if resp, err := h2.Do(req); err != nil {
+			t.Errorf("POST /query-stream over HTTPS: %v", err)
+		} else {
+			body, _ := io.ReadAll(resp.Body)
+			resp.Body.Close()
+			if resp.StatusCode != http.StatusOK || resp.ProtoMajor != 2 || !strings.Contains(string(body), `"columnNames":["SYMBOL","WINDOWSTART","WINDOWEND","NUM_COMPLETED"]`) {
+				t.Errorf("POST /query-stream over HTTPS: %s %d %s, want HTTP/2 200 with a header", resp.Proto, resp.StatusCode, body)
+			}
 		}
 		if resp, err := http.Get("http://" + httpAddr + "/readyz"); err == nil {
 			resp.Body.Close()
