@@ -80,6 +80,8 @@ func (b *bench) rows() []row {
 	add("restore", one(Restore), r.restore != nil, func() float64 { return r.restore.rate() }, "entries/s", 100_000, true)
 	add("GET /v1/counts/"+wrkSymbol+" under wrk", one(HTTP), h != nil, func() float64 { return h.ReqPerSec }, "req/s", 20_000, true)
 	add("GET /v1/counts/"+wrkSymbol+" p99 under wrk", one(HTTP), h != nil, func() float64 { return msf(h.P99) }, "ms", 5, false)
+	add("POST /query-stream (pull, "+wrkSymbol+") under wrk", one(HTTP), h != nil, func() float64 { return h.Pull.ReqPerSec }, "req/s", 0, true)
+	add("POST /query-stream (pull, "+wrkSymbol+") p99 under wrk", one(HTTP), h != nil, func() float64 { return msf(h.Pull.P99) }, "ms", 0, false)
 	ks := r.peer
 	ksDone := ks != nil && len(ks.TFDrain) > 0 && len(ks.KSDrain) > 0
 	ksLat := ks != nil && len(ks.TFLat) > 0 && len(ks.KSLat) > 0

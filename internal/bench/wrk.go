@@ -2,8 +2,10 @@ package bench
 
 import (
 	"context"
+	_ "embed"
 	"errors"
 	"fmt"
+	"os"
 	"os/exec"
 	"strconv"
 	"strings"
@@ -15,16 +17,30 @@ import (
 // wrkSymbol is the symbol wrk queries.
 const wrkSymbol = "ZVV"
 
-// httpResult is GET /v1/counts/{symbol} under wrk while the pipeline runs.
+// queryStreamLua is the wrk script of the pull query through POST
+// /query-stream.
+//
+//go:embed query-stream.lua
+var queryStreamLua []byte
+
+// httpResult is GET /v1/counts/{symbol} under wrk while the pipeline runs,
+// then the same symbol's pull query through ksqlDB's POST /query-stream
+// (Pull).
 type httpResult struct {
+	wrkRun
+	Pull     wrkRun
+	Windows  int   // windows in each answer
+	Produced int64 // trades produced at the fixed rate during both wrk runs
+	CatchUp  time.Duration
+	usage
+}
+
+// wrkRun is one wrk run's figures.
+type wrkRun struct {
 	ReqPerSec  float64
 	P99        time.Duration
 	Errors     string // wrk's error and non-2xx lines
-	Windows    int    // windows in each answer
-	Produced   int64  // trades produced at the fixed rate during wrk
-	CatchUp    time.Duration
 	WrkCommand string
-	usage
 }
 
 // runHTTP drains a backlog (so queries return a symbol's windows of the
@@ -63,8 +79,9 @@ func (b *bench) runHTTP(ctx context.Context) error {
 	}
 	b.res.http = &res
 	b.res.addUsage(HTTP, res.usage)
-	b.printf("%-11s `%s` (%d windows per answer) while %d trades arrived at %.0f/s: %.0f req/s, p99 %v%s; pipeline caught up %v after wrk ended; %v\n",
-		HTTP, res.WrkCommand, res.Windows, res.Produced, b.o.Rate, res.ReqPerSec, ms(res.P99), res.Errors, res.CatchUp.Round(time.Millisecond), res.usage)
+	b.printf("%-11s `%s` (%d windows per answer) while trades arrived at %.0f/s: %.0f req/s, p99 %v%s; `%s`: %.0f req/s, p99 %v%s; %d trades arrived, pipeline caught up %v after wrk ended; %v\n",
+		HTTP, res.WrkCommand, res.Windows, b.o.Rate, res.ReqPerSec, ms(res.P99), res.Errors,
+		res.Pull.WrkCommand, res.Pull.ReqPerSec, ms(res.Pull.P99), res.Pull.Errors, res.Produced, res.CatchUp.Round(time.Millisecond), res.usage)
 	return nil
 }
 
@@ -90,19 +107,28 @@ func (b *bench) measureHTTP(ctx context.Context, c *cluster, r *running, g *data
 		res.Produced, err = c.pace(pctx, g, b.o.Rate, 24*time.Hour, nil)
 		produced <- err
 	}()
-	args := []string{"-t" + strconv.Itoa(b.o.WrkThreads), "-c" + strconv.Itoa(b.o.WrkConnections), "-d" + strconv.Itoa(int(b.o.WrkDuration.Seconds()+0.5)) + "s", "--latency", "http://" + addr + "/v1/counts/" + wrkSymbol}
-	res.WrkCommand = "wrk " + strings.Join(args, " ")
-	out, werr := exec.CommandContext(ctx, wrk, args...).CombinedOutput()
+	script, err := os.CreateTemp("", "tradeflow-query-stream-*.lua")
+	if err == nil {
+		defer os.Remove(script.Name())
+		_, err = script.Write(queryStreamLua)
+		err = errors.Join(err, script.Close())
+	}
+	if err != nil {
+		cancel()
+		return res, fmt.Errorf("wrk script: %w", err)
+	}
+	common := []string{"-t" + strconv.Itoa(b.o.WrkThreads), "-c" + strconv.Itoa(b.o.WrkConnections), "-d" + strconv.Itoa(int(b.o.WrkDuration.Seconds()+0.5)) + "s", "--latency"}
+	werr := runWrk(ctx, wrk, &res.wrkRun, append(common, "http://"+addr+"/v1/counts/"+wrkSymbol)...)
+	if werr == nil {
+		werr = runWrk(ctx, wrk, &res.Pull, append(common, "-s", script.Name(), "http://"+addr+"/query-stream")...)
+	}
 	cancel()
 	ended := time.Now()
 	if err := <-produced; err != nil && !errors.Is(err, context.Canceled) {
 		return res, fmt.Errorf("producing during wrk: %w", err)
 	}
 	if werr != nil {
-		return res, fmt.Errorf("%s: %w\n%s", res.WrkCommand, werr, out)
-	}
-	if err := parseWrk(string(out), &res); err != nil {
-		return res, fmt.Errorf("%s: %w\n%s", res.WrkCommand, err, out)
+		return res, werr
 	}
 	if _, err := r.waitVisible(ctx, b.o.HTTPBacklog+res.Produced, b.symbols()); err != nil {
 		return res, fmt.Errorf("after wrk: %w", err)
@@ -111,9 +137,22 @@ func (b *bench) measureHTTP(ctx context.Context, c *cluster, r *running, g *data
 	return res, nil
 }
 
+// runWrk runs wrk with args into res.
+func runWrk(ctx context.Context, wrk string, res *wrkRun, args ...string) error {
+	res.WrkCommand = "wrk " + strings.Join(args, " ")
+	out, err := exec.CommandContext(ctx, wrk, args...).CombinedOutput()
+	if err == nil {
+		err = parseWrk(string(out), res)
+	}
+	if err != nil {
+		return fmt.Errorf("%s: %w\n%s", res.WrkCommand, err, out)
+	}
+	return nil
+}
+
 // parseWrk reads Requests/sec, the 99% latency and any errors from wrk's
 // --latency output.
-func parseWrk(out string, res *httpResult) error {
+func parseWrk(out string, res *wrkRun) error {
 	var haveRate, haveP99 bool
 	for _, line := range strings.Split(out, "\n") {
 		f := strings.Fields(line)

@@ -22,7 +22,7 @@ Transfer/sec:      4.98MB
 `
 
 func TestParseWrk(t *testing.T) {
-	var res httpResult
+	var res wrkRun
 	if err := parseWrk(wrkOutput, &res); err != nil {
 		t.Fatal(err)
 	}
