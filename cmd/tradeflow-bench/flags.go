@@ -29,6 +29,7 @@ func options(cfg settings, log *slog.Logger, args []string) (o bench.Options, he
 	fs.IntVar(&o.WrkThreads, "wrk-threads", o.WrkThreads, "wrk threads (-t) in the http scenario")
 	fs.IntVar(&o.WrkConnections, "wrk-connections", o.WrkConnections, "wrk connections (-c) in the http scenario; at least -wrk-threads")
 	fs.Int64Var(&o.HTTPBacklog, "http-backlog", o.HTTPBacklog, "trades drained before wrk starts (at most -trades)")
+	fs.IntVar(&o.FanoutClients, "fanout-clients", o.FanoutClients, "clients of GET /v1/counts/{symbol}/changes in the fanout scenario")
 	scenarios := fs.String("scenarios", strings.Join(bench.Scenarios(), ","), "comma-separated scenarios to run")
 	fs.StringVar(&o.CPUProfile, "cpuprofile", "", "write a CPU profile of the drain scenario to this file")
 	fs.StringVar(&o.RestoreProfile, "restore-cpuprofile", "", "write a CPU profile of the restore scenario (worker start to ready) to this file")

@@ -37,6 +37,8 @@ const (
 	// market profile's million by default); not among the defaults.
 	RestoreUsers = "restore-users"
 	HTTP         = "http"
+	// Fanout drains with change-stream clients and without.
+	Fanout = "fanout"
 	// KStreams needs Options.Kafka, so it is not among the defaults.
 	KStreams = "kstreams"
 )
@@ -44,7 +46,7 @@ const (
 // Scenarios are the default scenarios, in the order they run: the copy
 // baseline right after the drain it is compared with, so both see similar
 // noise.
-func Scenarios() []string { return []string{Drain, Copy, DrainLarge, Latency, Restore, HTTP} }
+func Scenarios() []string { return []string{Drain, Copy, DrainLarge, Latency, Restore, HTTP, Fanout} }
 
 // known is every scenario, in the order they run.
 func known() []string { return append(Scenarios(), KStreams, RestoreUsers) }
@@ -65,6 +67,7 @@ type Options struct {
 	WrkThreads      int           // wrk -t
 	WrkConnections  int           // wrk -c
 	HTTPBacklog     int64         // trades drained before wrk starts, so queries find windows
+	FanoutClients   int           // change-stream clients of the fanout scenario
 	Scenarios       []string      // which scenarios run
 	CPUProfile      string        // file for a CPU profile of the drain scenario; empty = none
 	RestoreProfile  string        // file for a CPU profile of the restore scenario (worker start to ready); empty = none
@@ -94,7 +97,7 @@ func DefaultOptions() Options {
 		LatencyDuration: 20 * time.Second, Restore: 1_000_000, WrkDuration: 10 * time.Second,
 		// One wrk thread drives as many requests as two here, and a
 		// second only takes a core from the server on this 2-core machine.
-		WrkThreads: 1, WrkConnections: 32,
+		WrkThreads: 1, WrkConnections: 32, FanoutClients: 100,
 		HTTPBacklog: 100_000, Scenarios: Scenarios(), Timeout: 15 * time.Minute, Seed: 1,
 		Store: store.KindMemory, ClientID: "tradeflow-bench", Rules: settlement.DefaultRules(),
 		Policy: settlement.Policy{Grace: time.Hour, Retention: 24 * time.Hour},
@@ -115,6 +118,9 @@ func (o Options) Validate() error {
 	}
 	if o.Rate <= 0 || o.LatencyDuration <= 0 || o.WrkDuration <= 0 || o.Timeout <= 0 {
 		errs = append(errs, errors.New("rate and durations must be above zero"))
+	}
+	if o.FanoutClients < 1 {
+		errs = append(errs, fmt.Errorf("fanout clients %d: want at least 1", o.FanoutClients))
 	}
 	if o.WrkThreads < 1 || o.WrkConnections < o.WrkThreads {
 		errs = append(errs, fmt.Errorf("wrk threads %d, connections %d: want at least 1 thread and a connection per thread", o.WrkThreads, o.WrkConnections))
@@ -171,6 +177,7 @@ func Run(ctx context.Context, o Options) error {
 		Latency:      b.runLatency,
 		Restore:      b.runRestore,
 		HTTP:         b.runHTTP,
+		Fanout:       b.runFanout,
 		KStreams:     b.runKStreams,
 		RestoreUsers: b.runRestoreUsers,
 	}

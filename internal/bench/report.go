@@ -15,6 +15,7 @@ type results struct {
 	latency           *latencyResult
 	restore           *restoreResult
 	http              *httpResult
+	fanout            *fanoutResult
 	peer              *peerResult
 	usage             []namedUsage
 	failed            map[string]bool   // scenarios that returned an error
@@ -82,6 +83,8 @@ func (b *bench) rows() []row {
 	add("GET /v1/counts/"+wrkSymbol+" p99 under wrk", one(HTTP), h != nil, func() float64 { return msf(h.P99) }, "ms", 5, false)
 	add("POST /query-stream (pull, "+wrkSymbol+") under wrk", one(HTTP), h != nil, func() float64 { return h.Pull.ReqPerSec }, "req/s", 0, true)
 	add("POST /query-stream (pull, "+wrkSymbol+") p99 under wrk", one(HTTP), h != nil, func() float64 { return msf(h.Pull.P99) }, "ms", 0, false)
+	fo := r.fanout
+	add("drain with "+strconv.Itoa(b.o.FanoutClients)+" change-stream clients ÷ without", one(Fanout), fo != nil, func() float64 { return fo.rate(fo.With) / fo.rate(fo.Before) }, "×", 0, true)
 	ks := r.peer
 	ksDone := ks != nil && len(ks.TFDrain) > 0 && len(ks.KSDrain) > 0
 	ksLat := ks != nil && len(ks.TFLat) > 0 && len(ks.KSLat) > 0
