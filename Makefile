@@ -96,6 +96,12 @@ scale-out:
 # exact counts. A measurement; it prints figures. TRADEFLOW_DRAIN_* shape
 # it (integration/drain_test.go); TRADEFLOW_TEST_BROKERS points it at a
 # real Kafka.
+# A trading day's count table (8,000 symbols × 1,440 minutes) restored into
+# an empty `tradeflow worker` process: time to ready, peak RSS, queries.
+.PHONY: restore-worker
+restore-worker:
+	TRADEFLOW_RESTORE=1 $(GO) test -count=1 -run TestRestoreWorker -v -timeout 1h ./integration/
+
 .PHONY: drain-workers scale-50m
 drain-workers:
 	TRADEFLOW_DRAIN=1 $(GO) test -count=1 -run TestDrainWorkers -v -timeout 2h ./integration/

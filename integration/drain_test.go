@@ -258,14 +258,18 @@ func (c *cluster) awaitCommitted(tb testing.TB, group, topic string, from time.T
 }
 
 // peakRSS is the process's VmHWM, as "123 MiB".
-func (p *proc) peakRSS(tb testing.TB) string {
+func (p *proc) peakRSS(tb testing.TB) string { return p.memory(tb, "VmHWM") }
+
+// memory is a /proc/<pid>/status figure of the process (VmHWM, VmRSS) in
+// MiB.
+func (p *proc) memory(tb testing.TB, field string) string {
 	tb.Helper()
 	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/status", p.cmd.Process.Pid))
 	if err != nil {
 		return "unknown (" + err.Error() + ")"
 	}
 	for _, line := range strings.Split(string(b), "\n") {
-		if v, ok := strings.CutPrefix(line, "VmHWM:"); ok {
+		if v, ok := strings.CutPrefix(line, field+":"); ok {
 			kb, err := strconv.ParseInt(strings.TrimSpace(strings.TrimSuffix(strings.TrimSpace(v), "kB")), 10, 64)
 			if err != nil {
 				return "unknown (" + line + ")"
@@ -273,5 +277,5 @@ func (p *proc) peakRSS(tb testing.TB) string {
 			return fmt.Sprintf("%d MiB", kb>>10)
 		}
 	}
-	return "unknown (no VmHWM)"
+	return "unknown (no " + field + ")"
 }
