@@ -177,13 +177,15 @@ func TestQueryErrors(t *testing.T) {
 		{"/ksql", "", sqlBody("ksql", "SELECT * FROM COMPLETED_PER_MINUTE;"), "400", "statement_error", "40002", "should be issued to the websocket endpoint '/query'"},
 		{"/close-query", "", `{"queryId":"transient_X_1"}`, "400", "generic_error", "40000", "no running push query with id transient_X_1"},
 	}
-	for _, c := range cases {
-		resp := post(t, http.DefaultClient, srv.URL+c.path, c.accept, c.body)
-		body := readAll(t, resp)
-		var e map[string]any
-		if err := json.Unmarshal([]byte(body), &e); err != nil || fmt.Sprint(resp.StatusCode) != c.status || e["@type"] != c.typ ||
-			fmt.Sprint(e["error_code"]) != c.code || !strings.Contains(fmt.Sprint(e["message"]), c.msg) {
-			t.Errorf("POST %s %s: %d %s\nwant %s %s %s %q", c.path, c.body, resp.StatusCode, body, c.status, c.typ, c.code, c.msg)
+	for proto, client := range clients() {
+		for _, c := range cases {
+			resp := post(t, client, srv.URL+c.path, c.accept, c.body)
+			body := readAll(t, resp)
+			var e map[string]any
+			if err := json.Unmarshal([]byte(body), &e); err != nil || resp.Proto != proto || fmt.Sprint(resp.StatusCode) != c.status || e["@type"] != c.typ ||
+				fmt.Sprint(e["error_code"]) != c.code || !strings.Contains(fmt.Sprint(e["message"]), c.msg) {
+				t.Errorf("%s POST %s %s: %s %d %s\nwant %s %s %s %q", proto, c.path, c.body, resp.Proto, resp.StatusCode, body, c.status, c.typ, c.code, c.msg)
+			}
 		}
 	}
 }
