@@ -2,13 +2,15 @@ package ksql
 
 import (
 	"encoding/json"
+	"io"
 	"net/http"
 )
 
 // rowWriter writes a query's answer in one of ksqlDB's formats.
 type rowWriter interface {
 	header(queryID string, sel *Select) error
-	row(values []any, tombstone bool) error
+	// row writes one row, its columns as a JSON array.
+	row(columns []byte, tombstone bool) error
 	// end closes the answer; final is the completion message of the
 	// formats that have one.
 	end(final string) error
@@ -46,6 +48,18 @@ func writeLine(w http.ResponseWriter, prefix string, v any, suffix string) error
 	return err
 }
 
+// writeRaw writes b, already JSON, between prefix and suffix.
+func writeRaw(w http.ResponseWriter, prefix string, b []byte, suffix string) error {
+	if _, err := io.WriteString(w, prefix); err != nil {
+		return err
+	}
+	if _, err := w.Write(b); err != nil {
+		return err
+	}
+	_, err := io.WriteString(w, suffix)
+	return err
+}
+
 // delimitedWriter is application/vnd.ksqlapi.delimited.v1: the header,
 // then one JSON array per row, each on its own line; an error after the
 // header is an error object on its own line.
@@ -55,10 +69,10 @@ func (d *delimitedWriter) header(id string, sel *Select) error {
 	d.w.Header().Set("Content-Type", delimited)
 	return writeLine(d.w, "", newQueryHeader(id, sel), "\n")
 }
-func (d *delimitedWriter) row(values []any, _ bool) error { return writeLine(d.w, "", values, "\n") }
-func (d *delimitedWriter) end(string) error               { return nil }
-func (d *delimitedWriter) fail(e ksqlError) error         { return writeLine(d.w, "", e, "\n") }
-func (d *delimitedWriter) tombstones() bool               { return false }
+func (d *delimitedWriter) row(columns []byte, _ bool) error { return writeRaw(d.w, "", columns, "\n") }
+func (d *delimitedWriter) end(string) error                 { return nil }
+func (d *delimitedWriter) fail(e ksqlError) error           { return writeLine(d.w, "", e, "\n") }
+func (d *delimitedWriter) tombstones() bool                 { return false }
 
 // jsonArrayWriter is /query-stream's application/json: one JSON array
 // holding the header and the rows.
@@ -68,7 +82,7 @@ func (j *jsonArrayWriter) header(id string, sel *Select) error {
 	j.w.Header().Set("Content-Type", "application/json")
 	return writeLine(j.w, "[", newQueryHeader(id, sel), "")
 }
-func (j *jsonArrayWriter) row(values []any, _ bool) error { return writeLine(j.w, ",", values, "") }
+func (j *jsonArrayWriter) row(columns []byte, _ bool) error { return writeRaw(j.w, ",", columns, "") }
 func (j *jsonArrayWriter) end(string) error {
 	_, err := j.w.Write([]byte("]\n"))
 	return err
@@ -90,12 +104,12 @@ func (v *v1Writer) header(id string, sel *Select) error {
 	return writeLine(v.w, "[", h, "")
 }
 
-func (v *v1Writer) row(values []any, tombstone bool) error {
-	r := map[string]any{"columns": values}
+func (v *v1Writer) row(columns []byte, tombstone bool) error {
+	suffix := "}}"
 	if tombstone {
-		r["tombstone"] = true
+		suffix = `,"tombstone":true}}`
 	}
-	return writeLine(v.w, ",\n", map[string]any{"row": r}, "")
+	return writeRaw(v.w, ",\n{\"row\":{\"columns\":", columns, suffix)
 }
 
 func (v *v1Writer) end(final string) error {

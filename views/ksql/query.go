@@ -3,9 +3,11 @@ package ksql
 import (
 	"cmp"
 	"context"
+	"encoding/json"
 	"fmt"
 	"mime"
 	"net/http"
+	"strconv"
 	"strings"
 
 	"github.com/tradeflow/tradeflow/views"
@@ -194,6 +196,11 @@ type rows struct {
 	sel *Select
 	out rowWriter
 	n   int
+	// encode's: the last symbol and its JSON, and the row's buffer
+	// (written before the next row is encoded).
+	symbol string
+	quoted []byte
+	buf    []byte
 }
 
 func (q *rows) done() bool { return q.sel.Limit > 0 && q.n >= q.sel.Limit }
@@ -214,7 +221,7 @@ func (q *rows) window(symbol string, w views.Window) error {
 		return nil
 	}
 	q.n++
-	return q.out.row(q.values(symbol, w, n), false)
+	return q.out.row(q.encode(symbol, w, n, false), false)
 }
 
 // change writes a push query's row for ch: when its table's count changed,
@@ -226,13 +233,7 @@ func (q *rows) change(ch views.Change) error {
 			return nil
 		}
 		q.n++
-		vals := q.values(ch.Symbol, ch.Prev, 0)
-		for i, c := range q.sel.Columns {
-			if !c.Key() {
-				vals[i] = nil
-			}
-		}
-		return q.out.row(vals, true)
+		return q.out.row(q.encode(ch.Symbol, ch.Prev, 0, true), true)
 	}
 	if ch.Window.Count(d) == ch.Prev.Count(d) {
 		return nil
@@ -240,21 +241,35 @@ func (q *rows) change(ch views.Change) error {
 	return q.window(ch.Symbol, ch.Window)
 }
 
-func (q *rows) values(symbol string, w views.Window, n int64) []any {
-	vals := make([]any, len(q.sel.Columns))
+// encode is the JSON array of a row's columns: symbol's window w with
+// count n, or with a null count for a tombstone. A pull query answers
+// many rows per symbol, so the symbol is encoded once per symbol.
+func (q *rows) encode(symbol string, w views.Window, n int64, tombstone bool) []byte {
+	if symbol != q.symbol || q.quoted == nil {
+		q.symbol = symbol
+		q.quoted, _ = json.Marshal(symbol) // a string always encodes
+	}
+	b := q.buf[:0]
+	b = append(b, '[')
 	for i, c := range q.sel.Columns {
-		switch c {
-		case ColSymbol:
-			vals[i] = symbol
-		case ColWindowStart:
-			vals[i] = w.WindowStart
-		case ColWindowEnd:
-			vals[i] = w.WindowEnd
+		if i > 0 {
+			b = append(b, ',')
+		}
+		switch {
+		case c == ColSymbol:
+			b = append(b, q.quoted...)
+		case c == ColWindowStart:
+			b = strconv.AppendInt(b, w.WindowStart, 10)
+		case c == ColWindowEnd:
+			b = strconv.AppendInt(b, w.WindowEnd, 10)
+		case tombstone:
+			b = append(b, "null"...)
 		default:
-			vals[i] = n
+			b = strconv.AppendInt(b, n, 10)
 		}
 	}
-	return vals
+	q.buf = append(b, ']')
+	return q.buf
 }
 
 // schema is the /query header's schema: "`SYMBOL` STRING KEY, ...".

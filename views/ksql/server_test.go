@@ -340,11 +340,11 @@ func TestPushQuery(t *testing.T) {
 	resp := post(t, http.DefaultClient, srv.URL+"/query", "", sqlBody("ksql", "SELECT * FROM COMPLETED_PER_MINUTE WHERE SYMBOL='CFLT' EMIT CHANGES LIMIT 2;"))
 	go func() {
 		time.Sleep(100 * time.Millisecond)
-		_ = src.Put("CFLT", views.Window{WindowStart: 120_000, WindowEnd: 180_000, Completed: 1})
+		src.Delete("CFLT", 60_000) // retention removes the window
 	}()
 	body := readAll(t, resp)
 	var v1 []map[string]json.RawMessage
-	if err := json.Unmarshal([]byte(body), &v1); err != nil || len(v1) != 4 || string(v1[2]["row"]) != `{"columns":["CFLT",120000,180000,1]}` ||
+	if err := json.Unmarshal([]byte(body), &v1); err != nil || len(v1) != 4 || string(v1[2]["row"]) != `{"columns":["CFLT",60000,120000,null],"tombstone":true}` ||
 		string(v1[3]["finalMessage"]) != `"Limit Reached"` {
 		t.Fatalf("/query push with LIMIT 2: %s (%v)", body, err)
 	}
