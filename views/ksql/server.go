@@ -249,7 +249,7 @@ func (s *Server) info(w http.ResponseWriter, r *http.Request) {
 	if s.ClusterID != nil {
 		id = s.ClusterID(r.Context())
 	}
-	writeJSON(w, v1JSON, map[string]any{"KsqlServerInfo": map[string]string{
+	writeJSON(w, "application/json", map[string]any{"KsqlServerInfo": map[string]string{
 		"version": s.Version, "kafkaClusterId": id, "ksqlServiceId": "tradeflow", "serverStatus": "RUNNING",
 	}})
 }
