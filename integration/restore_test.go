@@ -25,7 +25,8 @@ import (
 // of TRADEFLOW_TEST_BROKERS), then a worker started on an empty data dir:
 // the time to ready (count group and count view restored), its peak RSS
 // and its RSS once ready, every window checked on a sample of symbols, and
-// GET /v1/counts/{symbol} (a day of windows per answer) under wrk. A
+// GET /v1/counts/{symbol} (a day of windows per answer) under wrk;
+// TRADEFLOW_RESTORE_GOMEMLIMIT sets the worker's GOMEMLIMIT. A
 // measurement, so opt-in: TRADEFLOW_RESTORE=1 (make restore-worker).
 func TestRestoreWorker(t *testing.T) {
 	if os.Getenv("TRADEFLOW_RESTORE") == "" {
@@ -74,7 +75,11 @@ func TestRestoreWorker(t *testing.T) {
 	t.Logf("%d windows (%d symbols × %d minutes) written in %v", symbols*minutes, symbols, minutes, time.Since(began).Round(10*time.Millisecond))
 
 	started := time.Now()
-	p := c.launchWorker(t, t.TempDir(), "TRADEFLOW_PARTITIONS="+strconv.Itoa(partitions))
+	env := []string{"TRADEFLOW_PARTITIONS=" + strconv.Itoa(partitions)}
+	if v := os.Getenv("TRADEFLOW_RESTORE_GOMEMLIMIT"); v != "" {
+		env = append(env, "GOMEMLIMIT="+v) // the worker's alone, not the broker's
+	}
+	p := c.launchWorker(t, t.TempDir(), env...)
 	p.waitReady(t, 10*time.Minute)
 	ready := time.Since(started)
 	peak := p.peakRSS(t)
