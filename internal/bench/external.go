@@ -270,3 +270,15 @@ func sleep(ctx context.Context, d time.Duration) error {
 		return nil
 	}
 }
+
+// wrote reports whether topic holds a record yet (false while it does not
+// exist).
+func (c *cluster) wrote(ctx context.Context, topic string) bool {
+	ends, err := c.adm.ListEndOffsets(ctx, topic)
+	if err != nil || ends.Error() != nil {
+		return false
+	}
+	n := int64(0)
+	ends.Each(func(e kadm.ListedOffset) { n += e.Offset })
+	return n > 0
+}

@@ -21,6 +21,7 @@ const peerPrefix = "tradeflow-bench-ks-"
 // sideRun is one drain or latency run of one side.
 type sideRun struct {
 	Elapsed time.Duration // drain: process or worker start to every trade counted
+	First   time.Duration // drain: process or worker start to the first trade counted
 	PeakRSS int64         // bytes: this process for tradeflow, the JVM for the peer
 	Cores   float64       // that process's CPU time ÷ wall time of the run
 	Heap    int64         // the peer's peak heap, MiB; -1 for tradeflow
@@ -37,6 +38,16 @@ type peerResult struct {
 
 func (r *peerResult) rate(runs []sideRun) float64 {
 	return median(runs, func(s sideRun) float64 { return float64(r.Trades) / s.Elapsed.Seconds() })
+}
+
+// steady is the median rate from each run's first counted trade to its
+// last: start-up (joining, restoring, the first fetch) left out.
+func (r *peerResult) steady(runs []sideRun) float64 {
+	return median(runs, func(s sideRun) float64 { return s.steady(r.Trades) })
+}
+
+func (s sideRun) steady(trades int64) float64 {
+	return float64(trades) / (s.Elapsed - s.First).Seconds()
 }
 
 // median of f over runs (testkit.Median).
@@ -139,7 +150,7 @@ func (b *bench) tradeflowDrain(ctx context.Context, c *cluster, i int) (sideRun,
 	ready, err := r.waitReady(ctx)
 	var res sideRun
 	if err == nil {
-		res.Elapsed, err = r.waitVisible(ctx, b.o.Trades, b.symbols())
+		res.Elapsed, res.First, err = r.waitVisibleFirst(ctx, b.o.Trades, b.symbols())
 	}
 	u := mon.finish()
 	if err = errors.Join(err, r.stop()); err != nil {
@@ -148,9 +159,9 @@ func (b *bench) tradeflowDrain(ctx context.Context, c *cluster, i int) (sideRun,
 	u.BrokerBytes = c.logBytes(ctx)
 	res.PeakRSS, res.Cores, res.Heap = u.PeakRSS, u.Cores, -1
 	b.res.addUsage(fmt.Sprintf("%s tradeflow drain %d", KStreams, i), u)
-	b.printf("%-11s tradeflow     drain %d: %d trades in %v = %.0f trades/s (worker start to all counted in its count view, polled every %v; ready after %v); peak RSS %s (this process), CPU %.2f cores, load %s\n",
+	b.printf("%-11s tradeflow     drain %d: %d trades in %v = %.0f trades/s (worker start to all counted in its count view, polled every %v; ready after %v; first counted after %v: %.0f trades/s from there); peak RSS %s (this process), CPU %.2f cores, load %s\n",
 		KStreams, i, b.o.Trades, res.Elapsed.Round(time.Millisecond), float64(b.o.Trades)/res.Elapsed.Seconds(), visibleEvery,
-		ready.Round(time.Millisecond), mib(res.PeakRSS), res.Cores, u.Load)
+		ready.Round(time.Millisecond), res.First.Round(time.Millisecond), res.steady(b.o.Trades), mib(res.PeakRSS), res.Cores, u.Load)
 	return res, nil
 }
 
@@ -165,9 +176,13 @@ func (b *bench) peerDrain(ctx context.Context, c *cluster, appID string, i int, 
 	if err != nil {
 		return res, err
 	}
+	out := appID + "-counts"
 	res.Elapsed, err = poll(ctx, visibleEvery, func() (bool, error) {
 		if err := p.exited(); err != nil {
 			return false, err
+		}
+		if res.First == 0 && c.wrote(ctx, out) {
+			res.First = time.Since(p.started)
 		}
 		return c.caughtUp(ctx, appID, ends)
 	}, p.started)
@@ -181,7 +196,6 @@ func (b *bench) peerDrain(ctx context.Context, c *cluster, appID string, i int, 
 	}
 	res.PeakRSS, res.Cores = p.usage(res.Elapsed)
 	res.Heap = sum.int("peak_heap_mb")
-	out := appID + "-counts"
 	pc, err := c.consumeOutput(ctx, out, nil, true)
 	if err != nil {
 		return res, err
@@ -189,9 +203,9 @@ func (b *bench) peerDrain(ctx context.Context, c *cluster, appID string, i int, 
 	if n := pc.sum(); n != b.o.Trades {
 		return res, fmt.Errorf("its output %s counts %d trades, %d produced", out, n, b.o.Trades)
 	}
-	b.printf("%-11s Kafka Streams drain %d: %d trades in %v = %.0f trades/s (JVM start to the group committed the end of stocktrade, polled every %v; output sums to %d); peak RSS %s (the JVM's VmHWM; its own figure %s MiB), peak heap %d MiB, CPU %.2f cores (to caught up); summary: %s\n",
+	b.printf("%-11s Kafka Streams drain %d: %d trades in %v = %.0f trades/s (JVM start to the group committed the end of stocktrade, polled every %v; output sums to %d; first count in its output after %v: %.0f trades/s from there); peak RSS %s (the JVM's VmHWM; its own figure %s MiB), peak heap %d MiB, CPU %.2f cores (to caught up); summary: %s\n",
 		KStreams, i, b.o.Trades, res.Elapsed.Round(time.Millisecond), float64(b.o.Trades)/res.Elapsed.Seconds(), visibleEvery,
-		pc.sum(), mib(res.PeakRSS), sum.kv["peak_rss_mb"], res.Heap, res.Cores, sum.raw)
+		pc.sum(), res.First.Round(time.Millisecond), res.steady(b.o.Trades), mib(res.PeakRSS), sum.kv["peak_rss_mb"], res.Heap, res.Cores, sum.raw)
 	return res, c.deletePrefixed(ctx, appID)
 }
 
@@ -308,6 +322,7 @@ func (b *bench) printPeerSummary(r *peerResult) {
 		b.printf("            %-22s tradeflow %10s %-8s Kafka Streams %10s %-8s ratio %.2f (%s is better)\n", what, num(tf), unit, num(ks), unit, tf/ks, better)
 	}
 	line("drain throughput", r.rate(r.TFDrain), r.rate(r.KSDrain), "trades/s", "higher")
+	line("steady-state throughput", r.steady(r.TFDrain), r.steady(r.KSDrain), "trades/s", "higher")
 	line("drain peak RSS", median(r.TFDrain, rss), median(r.KSDrain, rss), "MiB", "lower")
 	line("latency p50", median(r.TFLat, p50), median(r.KSLat, p50), "ms", "lower")
 	line("latency p99", median(r.TFLat, p99), median(r.KSLat, p99), "ms", "lower")

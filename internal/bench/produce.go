@@ -140,6 +140,13 @@ const visibleEvery = 100 * time.Millisecond
 // returns the time since the worker started. More than want is an error:
 // a trade counted twice.
 func (r *running) waitVisible(ctx context.Context, want int64, symbols []string) (time.Duration, error) {
+	d, _, err := r.waitVisibleFirst(ctx, want, symbols)
+	return d, err
+}
+
+// waitVisibleFirst is waitVisible that also says when the first trade was
+// visible (since the worker started; within visibleEvery).
+func (r *running) waitVisibleFirst(ctx context.Context, want int64, symbols []string) (all, first time.Duration, err error) {
 	var last int64
 	d, err := poll(ctx, visibleEvery, func() (bool, error) {
 		if err := r.failed(); err != nil {
@@ -152,11 +159,14 @@ func (r *running) waitVisible(ctx context.Context, want int64, symbols []string)
 		if n > want {
 			return false, fmt.Errorf("%d trades counted, %d produced", n, want)
 		}
+		if n > 0 && first == 0 {
+			first = time.Since(r.started)
+		}
 		last = n
 		return n == want, err
 	}, r.started)
 	if err != nil && ctx.Err() != nil {
 		err = fmt.Errorf("%d of %d trades visible after %v: %w", last, want, d.Round(time.Millisecond), err)
 	}
-	return d, err
+	return d, first, err
 }
