@@ -63,19 +63,16 @@ func (s *Settler) settle(ctx goka.Context, msg any) {
 	s.Metrics.Settled.WithLabelValues(d.String()).Inc()
 	s.Metrics.settleEvents.advance(ts)
 
-	ctx.Emit(UserTradesTopic, t.UserID, &pb.UserTrade{
+	ctx.Emit(UserTradesTopic, t.UserID, appendUserTrade(make([]byte, 0, 128), &pb.UserTrade{
 		Userid: t.UserID, Regionid: region, Quantity: t.Quantity, Symbol: t.Symbol,
 		Price: t.Price, Account: t.Account, Side: t.Side,
 		Timestamp: ts, SourcePartition: id.Partition, SourceOffset: id.Offset,
-	})
-	out, err := marshal(&pb.TradeSettlement{
+	}))
+	out := appendSettlement(make([]byte, 0, 128), &pb.TradeSettlement{
 		User: t.UserID, Symbol: t.Symbol, Amount: float64(settlement.Amount(t.Quantity, t.Price)),
 		Disposition: d.String(), Reason: d.Reason(), Timestamp: ts,
 		SourcePartition: id.Partition, SourceOffset: id.Offset,
 	})
-	if err != nil {
-		ctx.Fail(fmt.Errorf("encode settlement: %w", err))
-	}
 	ctx.Emit(SettlementsTopic, t.Symbol, out)
 	start := settlement.WindowStart(ts)
 	win := out
