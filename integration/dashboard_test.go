@@ -20,9 +20,7 @@ func TestDashboardInBrowser(t *testing.T) {
 		t.Skip("runs `tradeflow run` on its embedded broker; TRADEFLOW_TEST_BROKERS points elsewhere")
 	}
 	browser := requireTool(t, "chromium")
-	run := start(t, "run", "TRADEFLOW_EMBEDDED_ADDR="+freeAddr(t), "TRADEFLOW_HTTP_ADDR="+freeAddr(t),
-		"TRADEFLOW_DATA_DIR="+t.TempDir(), "TRADEFLOW_DATAGEN_RATE=200")
-	run.waitReady(t, 90*time.Second)
+	run := liveRun(t)
 	page := "http://" + run.HTTP + "/?symbol=ZVV"
 	// --virtual-time-budget lets the page's scripts run (fetch the
 	// symbols, read the change stream, render) before the DOM is taken.

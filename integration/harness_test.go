@@ -332,6 +332,16 @@ func (c *cluster) startWorker(tb testing.TB, dataDir string, env ...string) *pro
 	return p
 }
 
+// liveRun starts `tradeflow run` on its own embedded broker and data dir,
+// generating 200 trades/s, with env added, and waits until it is ready.
+func liveRun(tb testing.TB, env ...string) *proc {
+	tb.Helper()
+	p := start(tb, "run", append([]string{"TRADEFLOW_EMBEDDED_ADDR=" + freeAddr(tb), "TRADEFLOW_HTTP_ADDR=" + freeAddr(tb),
+		"TRADEFLOW_DATA_DIR=" + tb.TempDir(), "TRADEFLOW_DATAGEN_RATE=200"}, env...)...)
+	p.waitReady(tb, 90*time.Second)
+	return p
+}
+
 // launchWorker runs `tradeflow worker` against the cluster.
 func (c *cluster) launchWorker(tb testing.TB, dataDir string, env ...string) *proc {
 	tb.Helper()

@@ -29,9 +29,7 @@ func TestKsqlClient(t *testing.T) {
 		t.Skip("ksql-python-ng not installed; set TRADEFLOW_REQUIRE_TOOLS=1 to make this a failure")
 	}
 	const token, symbol = "ksql-t0ken", "ZVV"
-	run := start(t, "run", "TRADEFLOW_EMBEDDED_ADDR="+freeAddr(t), "TRADEFLOW_HTTP_ADDR="+freeAddr(t),
-		"TRADEFLOW_DATA_DIR="+t.TempDir(), "TRADEFLOW_DATAGEN_RATE=200", "TRADEFLOW_HTTP_TOKEN="+token)
-	run.waitReady(t, 90*time.Second)
+	run := liveRun(t, "TRADEFLOW_HTTP_TOKEN="+token)
 	rows := func() map[int64]int64 {
 		t.Helper()
 		req, _ := http.NewRequest(http.MethodGet, "http://"+run.HTTP+"/v1/tables/COMPLETED_PER_MINUTE?symbol="+symbol, nil)

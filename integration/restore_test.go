@@ -86,7 +86,9 @@ func TestRestoreWorker(t *testing.T) {
 	time.Sleep(5 * time.Second) // past the first expire visit, which reads every window
 	rss := p.memory(t, "VmRSS")
 	for _, s := range []int{0, symbols / 2, symbols - 1} {
-		var got struct{ Windows []struct{ WindowStart, Completed, Pending, Rejected int64 } }
+		var got struct {
+			Windows []struct{ WindowStart, Completed, Pending, Rejected int64 }
+		}
 		if code := getJSON(t, p.HTTP, "/v1/counts/"+symbol(s), &got); code != 200 || len(got.Windows) != minutes {
 			t.Fatalf("GET /v1/counts/%s: %d with %d windows, want %d", symbol(s), code, len(got.Windows), minutes)
 		}

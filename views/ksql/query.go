@@ -17,13 +17,6 @@ import (
 // JSON arrays, newline-delimited (the default) or inside one JSON array
 // (Accept: application/json).
 func (s *Server) queryStream(w http.ResponseWriter, r *http.Request) {
-	var req struct {
-		SQL              string         `json:"sql"`
-		SessionVariables map[string]any `json:"sessionVariables"`
-		// properties (and streamsProperties, which the curl example of
-		// ksqlDB's documentation sends) tune ksqlDB's engine; nothing
-		// here depends on them, so they are accepted and unused.
-	}
 	var out rowWriter
 	switch negotiate(r.Header.Get("Accept")) {
 	case delimited:
@@ -34,12 +27,8 @@ func (s *Server) queryStream(w http.ResponseWriter, r *http.Request) {
 		writeError(w, genericError(codeNotAcceptable, "Accept "+r.Header.Get("Accept")+": this endpoint answers "+delimited+" or application/json"))
 		return
 	}
-	if !decodeBody(w, r, &req) {
-		return
-	}
-	sql, err := substitute(req.SQL, req.SessionVariables)
-	if err != nil {
-		writeError(w, statementError(codeBadStatement, err.Error(), req.SQL))
+	sql, ok := readStatement(w, r, true)
+	if !ok {
 		return
 	}
 	if sel, ok := parseSelect(w, sql); ok {
@@ -76,24 +65,12 @@ func negotiate(accept string) string {
 // query is POST /query, ksqlDB's older chunked API: one JSON array of a
 // header, rows and a final message, streamed as it is produced.
 func (s *Server) query(w http.ResponseWriter, r *http.Request) {
-	var req struct {
-		KSQL             string         `json:"ksql"`
-		SessionVariables map[string]any `json:"sessionVariables"`
-	}
-	if !decodeBody(w, r, &req) {
+	sql, ok := readStatement(w, r, false)
+	if !ok {
 		return
-	}
-	sql, err := substitute(req.KSQL, req.SessionVariables)
-	if err != nil {
-		writeError(w, statementError(codeBadStatement, err.Error(), req.KSQL))
-		return
-	}
-	contentType := v1JSON
-	if negotiate(r.Header.Get("Accept")) == "application/json" {
-		contentType = "application/json"
 	}
 	if sel, ok := parseSelect(w, sql); ok {
-		s.run(r.Context(), w, sel, &v1Writer{w: w, contentType: contentType})
+		s.run(r.Context(), w, sel, &v1Writer{w: w, contentType: v1ContentType(r)})
 	}
 }
 

@@ -151,6 +151,42 @@ func decodeBody(w http.ResponseWriter, r *http.Request, v any) bool {
 	return true
 }
 
+// readStatement reads a request body's statement, "sql" for
+// /query-stream and "ksql" for /query and /ksql, with its session
+// variables substituted; false when it wrote an error. properties (and
+// streamsProperties, which the curl example of ksqlDB's documentation
+// sends) tune ksqlDB's engine; nothing here depends on them, so they are
+// accepted and unused.
+func readStatement(w http.ResponseWriter, r *http.Request, streamAPI bool) (string, bool) {
+	var req struct {
+		SQL              string         `json:"sql"`
+		KSQL             string         `json:"ksql"`
+		SessionVariables map[string]any `json:"sessionVariables"`
+	}
+	if !decodeBody(w, r, &req) {
+		return "", false
+	}
+	text := req.KSQL
+	if streamAPI {
+		text = req.SQL
+	}
+	sql, err := substitute(text, req.SessionVariables)
+	if err != nil {
+		writeError(w, statementError(codeBadStatement, err.Error(), text))
+		return "", false
+	}
+	return sql, true
+}
+
+// v1ContentType is the answer's type on /query and /ksql: ksqlDB's, or
+// plain JSON when only that is asked for.
+func v1ContentType(r *http.Request) string {
+	if negotiate(r.Header.Get("Accept")) == "application/json" {
+		return "application/json"
+	}
+	return v1JSON
+}
+
 // parseSelect parses sql for a query endpoint: a SELECT, or an error
 // written in ksqlDB's shape.
 func parseSelect(w http.ResponseWriter, sql string) (*Select, bool) {

@@ -17,16 +17,8 @@ const (
 // ksql is POST /ksql: LIST TABLES, SHOW TABLES and DESCRIBE, one entity
 // per statement, in ksqlDB's shapes (TablesList, SourceDescriptionEntity).
 func (s *Server) ksql(w http.ResponseWriter, r *http.Request) {
-	var req struct {
-		KSQL             string         `json:"ksql"`
-		SessionVariables map[string]any `json:"sessionVariables"`
-	}
-	if !decodeBody(w, r, &req) {
-		return
-	}
-	sql, err := substitute(req.KSQL, req.SessionVariables)
-	if err != nil {
-		writeError(w, statementError(codeBadStatement, err.Error(), req.KSQL))
+	sql, ok := readStatement(w, r, false)
+	if !ok {
 		return
 	}
 	stmts, err := ParseAll(sql)
@@ -47,11 +39,7 @@ func (s *Server) ksql(w http.ResponseWriter, r *http.Request) {
 			entities = append(entities, s.describe(r.Context(), st, p.Text))
 		}
 	}
-	contentType := v1JSON
-	if negotiate(r.Header.Get("Accept")) == "application/json" {
-		contentType = "application/json"
-	}
-	writeJSON(w, contentType, entities)
+	writeJSON(w, v1ContentType(r), entities)
 }
 
 type tableInfo struct {
