@@ -18,8 +18,9 @@ build:
 
 # Unit tests and the integration suite on the embedded broker, then the
 # integration suite again on a real Apache Kafka broker, the short chaos run
-# on each broker (on its own: it times takeovers), then a short fuzz.
-test: test-go test-java test-kafka chaos-short chaos-short-kafka fuzz bench-smoke
+# on each broker with the fused count and on the embedded one with the count
+# group (each on its own: it times takeovers), then a short fuzz.
+test: test-go test-java test-kafka chaos-short chaos-short-hop chaos-short-kafka fuzz bench-smoke
 
 test-go:
 	$(GO) vet ./...
@@ -118,14 +119,19 @@ scale-50m:
 	$(SCALE_50M) TRADEFLOW_TEST_BROKERS=127.0.0.1:$(KAFKA_PORT) $(GO) test -count=1 -run TestDrainWorkers -v -timeout 4h ./integration/; \
 	  rc=$$?; interop/kafka/kafka-down.sh; exit $$rc
 
-.PHONY: chaos chaos-short chaos-short-kafka chaos-kafka
+.PHONY: chaos chaos-short chaos-short-hop chaos-short-kafka chaos-kafka
 chaos-short:
-	TRADEFLOW_CHAOS=short $(GO) test -count=1 -run TestChaos -v -timeout 10m ./integration/
+	TRADEFLOW_CHAOS=short TRADEFLOW_CHAOS_COUNT=fused $(GO) test -count=1 -run TestChaos -v -timeout 10m ./integration/
+
+# The same with the workers counting in the count group (TRADEFLOW_COUNT=hop,
+# two of them in LevelDB).
+chaos-short-hop:
+	TRADEFLOW_CHAOS=short TRADEFLOW_CHAOS_COUNT=hop $(GO) test -count=1 -run TestChaos -v -timeout 10m ./integration/
 
 # The same with a real Apache Kafka as the broker that is killed and
 # restarted (interop/kafka).
 chaos-short-kafka:
-	TRADEFLOW_CHAOS=short TRADEFLOW_CHAOS_KAFKA=1 $(GO) test -count=1 -run TestChaos -v -timeout 10m ./integration/
+	TRADEFLOW_CHAOS=short TRADEFLOW_CHAOS_KAFKA=1 TRADEFLOW_CHAOS_COUNT=fused $(GO) test -count=1 -run TestChaos -v -timeout 10m ./integration/
 
 chaos-kafka:
 	TRADEFLOW_CHAOS=full TRADEFLOW_CHAOS_KAFKA=1 $(GO) test -count=1 -run TestChaos -v -timeout 30m ./integration/

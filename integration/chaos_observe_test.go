@@ -11,29 +11,36 @@ import (
 	"github.com/twmb/franz-go/pkg/kgo"
 )
 
-// watchedGroups are the groups whose takeover the chaos test times, with
-// the topic each consumes.
-var watchedGroups = []struct{ Group, Topic string }{
-	{"tradeflow-settle", "stocktrade"},
-	{"tradeflow-count", "tradeflow-windows"},
+// watchedGroup is a group whose takeover the chaos test times, with the
+// topic it consumes.
+type watchedGroup struct{ Group, Topic string }
+
+// watchedGroups are the groups that count in a worker counting by count
+// mode (TRADEFLOW_COUNT): the fused count has no count group.
+func watchedGroups(count string) []watchedGroup {
+	if count == "fused" {
+		return []watchedGroup{{"tradeflow-settle", "stocktrade"}}
+	}
+	return []watchedGroup{{"tradeflow-settle", "stocktrade"}, {"tradeflow-count", "tradeflow-windows"}}
 }
 
 // observer looks at the broker directly, bypassing the fault proxy, so it
 // sees the groups also while the workers' connections are cut.
 type observer struct {
-	admin *kadm.Client
+	admin   *kadm.Client
+	watched []watchedGroup
 }
 
 // newObserver connects to the broker at direct; every connection to the
 // advertised (proxy) address is dialled to direct instead.
-func newObserver(tb testing.TB, direct, advertised string) *observer {
+func newObserver(tb testing.TB, direct, advertised string, watched []watchedGroup) *observer {
 	tb.Helper()
 	cl, err := kgo.NewClient(kgo.SeedBrokers(direct), directDialer(direct, advertised), kgo.RetryTimeout(2*time.Second))
 	if err != nil {
 		tb.Fatal(err)
 	}
 	tb.Cleanup(cl.Close)
-	return &observer{admin: kadm.NewClient(cl)}
+	return &observer{admin: kadm.NewClient(cl), watched: watched}
 }
 
 // directDialer dials direct whenever a client would connect to
@@ -93,9 +100,9 @@ func (s groupState) lag() int64 {
 func (o *observer) groups() (map[string]groupState, error) {
 	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Second)
 	defer cancel()
-	names := make([]string, 0, len(watchedGroups))
-	topics := make([]string, 0, len(watchedGroups))
-	for _, g := range watchedGroups {
+	names := make([]string, 0, len(o.watched))
+	topics := make([]string, 0, len(o.watched))
+	for _, g := range o.watched {
 		names = append(names, g.Group)
 		topics = append(topics, g.Topic)
 	}
@@ -111,7 +118,7 @@ func (o *observer) groups() (map[string]groupState, error) {
 		return nil, err
 	}
 	out := map[string]groupState{}
-	for _, g := range watchedGroups {
+	for _, g := range o.watched {
 		d, ok := described[g.Group]
 		if !ok || d.Err != nil {
 			return nil, fmt.Errorf("describe %s: %v", g.Group, d.Err)
@@ -171,12 +178,12 @@ func (o *observer) awaitWhole(members int, caughtUp bool, within time.Duration) 
 	if lastErr != nil {
 		return last, fmt.Errorf("groups not whole with %d members within %v: %w", members, within, lastErr)
 	}
-	return last, fmt.Errorf("groups not whole with %d members within %v: %s", members, within, describeStates(last))
+	return last, fmt.Errorf("groups not whole with %d members within %v: %s", members, within, o.describeStates(last))
 }
 
-func describeStates(gs map[string]groupState) string {
+func (o *observer) describeStates(gs map[string]groupState) string {
 	out := ""
-	for _, g := range watchedGroups {
+	for _, g := range o.watched {
 		s := gs[g.Group]
 		out += fmt.Sprintf("\n  %s: state %s, %d members %v, lag %d", g.Group, s.State, len(s.Members), s.Members, s.lag())
 	}
@@ -289,6 +296,6 @@ func (o *observer) awaitTakeover(before map[string]groupState, since time.Time, 
 		}
 		time.Sleep(100 * time.Millisecond)
 	}
-	r.Err = fmt.Errorf("no takeover within %v:%s", within, describeStates(last))
+	r.Err = fmt.Errorf("no takeover within %v:%s", within, o.describeStates(last))
 	return r
 }

@@ -22,6 +22,7 @@ import (
 // chaosPlan sizes a chaos run.
 type chaosPlan struct {
 	name       string
+	count      string // TRADEFLOW_COUNT of the workers
 	trades     int
 	symbols    int
 	produceFor time.Duration // trades are spread over this long
@@ -96,6 +97,15 @@ func TestChaos(t *testing.T) {
 	default:
 		t.Fatalf("TRADEFLOW_CHAOS_BROKER_SIGNAL=%q: want TERM or KILL", sig)
 	}
+	// TRADEFLOW_CHAOS_COUNT=fused or hop: where the workers count
+	// (TRADEFLOW_COUNT); hop by default, as tradeflow.
+	switch plan.count = os.Getenv("TRADEFLOW_CHAOS_COUNT"); plan.count {
+	case "":
+		plan.count = "hop"
+	case "fused", "hop":
+	default:
+		t.Fatalf("TRADEFLOW_CHAOS_COUNT=%q: want fused or hop", plan.count)
+	}
 	began := time.Now()
 	c := newChaos(t, plan)
 	c.run()
@@ -152,10 +162,10 @@ func newChaos(t *testing.T, plan chaosPlan) *chaos {
 	c.proxy = newFaultProxy(t, freeAddr(t), c.brokerAddr)
 	c.broker = newChaosBroker(t, c.brokerAddr, c.proxy.Addr())
 	c.broker.start()
-	c.obs = newObserver(t, c.brokerAddr, c.proxy.Addr())
+	c.obs = newObserver(t, c.brokerAddr, c.proxy.Addr(), watchedGroups(plan.count))
 	c.wl = newBigWorkload(seed, plan.trades, plan.symbols, 18*time.Minute)
-	t.Logf("chaos %s (seed %d): %s %s behind toxiproxy %s, %d workers, %d trades over %v",
-		plan.name, seed, c.broker.name(), c.brokerAddr, c.proxy.Addr(), plan.workers, plan.trades, plan.produceFor)
+	t.Logf("chaos %s (seed %d), %s count: %s %s behind toxiproxy %s, %d workers, %d trades over %v",
+		plan.name, seed, plan.count, c.broker.name(), c.brokerAddr, c.proxy.Addr(), plan.workers, plan.trades, plan.produceFor)
 
 	// Topics as tradeflow makes them (the first worker would), users first.
 	cl := clientFor(t, c.proxy.Addr())
@@ -189,7 +199,7 @@ func (c *chaos) startWorker(w *chaosWorker, fresh bool) {
 	w.http = freeAddr(c.t)
 	w.p = start(c.t, "worker",
 		"TRADEFLOW_BROKERS="+c.proxy.Addr(), "TRADEFLOW_HTTP_ADDR="+w.http, "TRADEFLOW_DATA_DIR="+w.dir,
-		"TRADEFLOW_REPLICATION=1", "TRADEFLOW_FLAG_RATE=0", "TRADEFLOW_STATE_STORE="+w.store(),
+		"TRADEFLOW_REPLICATION=1", "TRADEFLOW_FLAG_RATE=0", "TRADEFLOW_STATE_STORE="+w.store(c.plan.count), "TRADEFLOW_COUNT="+c.plan.count,
 		fmt.Sprintf("TRADEFLOW_CLIENT_ID=tradeflow-w%d-%d", w.slot, w.inc))
 	c.logs = append(c.logs, w.p.log)
 	c.names = append(c.names, w.name())
@@ -214,11 +224,12 @@ func (w *chaosWorker) running() bool {
 
 func (w *chaosWorker) name() string { return fmt.Sprintf("w%d#%d", w.slot, w.inc) }
 
-// store is where w keeps its tables: the last slot in memory (rebuilt from
-// the changelog at every start), the others in LevelDB under their data
-// dir, so a restart on the same dir reuses local state.
-func (w *chaosWorker) store() string {
-	if w.slot == 2 {
+// store is where w keeps its tables: counting by hop, the last slot in
+// memory (rebuilt from the changelog at every start), the others in
+// LevelDB under their data dir, so a restart on the same dir reuses local
+// state; the fused count keeps them in memory.
+func (w *chaosWorker) store(count string) string {
+	if w.slot == 2 || count == "fused" {
 		return "memory"
 	}
 	return "leveldb"
@@ -514,9 +525,9 @@ func (c *chaos) report(wall time.Duration) {
 	others := ""
 	for _, w := range c.workers[1:] {
 		l, d := lostDoubled(c.awaitServed(w, truth, 20*time.Second), truth)
-		others += fmt.Sprintf(" %s (%s store) lost %d doubled %d;", w.name(), w.store(), l, d)
+		others += fmt.Sprintf(" %s (%s store) lost %d doubled %d;", w.name(), w.store(c.plan.count), l, d)
 		if l != 0 || d != 0 {
-			servedBad = append(servedBad, fmt.Sprintf("%s (%s store): lost %d, doubled %d", w.name(), w.store(), l, d))
+			servedBad = append(servedBad, fmt.Sprintf("%s (%s store): lost %d, doubled %d", w.name(), w.store(c.plan.count), l, d))
 		}
 	}
 	// The changelog is what every worker's view recovers from: if it is
@@ -556,7 +567,7 @@ worker logs (%d processes): %s`,
 		c.plan.name, c.broker.name(), wall.Round(time.Second),
 		len(c.takeovers), len(kill), len(term), c.fresh,
 		len(c.wl.Trades), c.wl.Valid, c.wl.Bad, c.prod.acked(), c.prod.failed(), brokerLost, brokerDup,
-		len(truth), counted, c.workers[0].name(), c.workers[0].store(), lost, doubled, others, clStale, clLost, clDoubled,
+		len(truth), counted, c.workers[0].name(), c.workers[0].store(c.plan.count), lost, doubled, others, clStale, clLost, clDoubled,
 		strings.Join(c.faults, "\n  "), strings.Join(lines, "\n"),
 		testkit.Median(kill).Round(10*time.Millisecond), slices.Max(append(kill, 0)).Round(10*time.Millisecond), takeoverLimitKill,
 		testkit.Median(term).Round(10*time.Millisecond), slices.Max(append(term, 0)).Round(10*time.Millisecond), takeoverLimitTerm,

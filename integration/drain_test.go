@@ -44,8 +44,10 @@ func TestDrainWorkers(t *testing.T) {
 
 // drainShape is what TestDrainWorkers drains, from TRADEFLOW_DRAIN_TRADES,
 // _PROFILE (market or quickstart), _PARTITIONS and _WORKERS (comma lists:
-// one run per pair), _SYMBOLS, _SKEW (0: even), _USERS and _SPAN.
+// one run per pair), _SYMBOLS, _SKEW (0: even), _USERS, _SPAN and _COUNT
+// (the workers' TRADEFLOW_COUNT, hop by default).
 type drainShape struct {
+	Count      string
 	Trades     int
 	Profile    string
 	Market     datagen.MarketOptions
@@ -54,7 +56,7 @@ type drainShape struct {
 }
 
 func drainShapeFromEnv(getenv func(string) string) (drainShape, error) {
-	s := drainShape{Trades: 1_000_000, Profile: "market", Market: datagen.DefaultMarket(), Partitions: []int{6, 1000}, Workers: []int{1, 2}}
+	s := drainShape{Count: "hop", Trades: 1_000_000, Profile: "market", Market: datagen.DefaultMarket(), Partitions: []int{6, 1000}, Workers: []int{1, 2}}
 	s.Market.Malformed = 0.01
 	ints := func(name string, into *[]int) error {
 		v := getenv(name)
@@ -84,6 +86,13 @@ func drainShapeFromEnv(getenv func(string) string) (drainShape, error) {
 	}
 	errs := []error{ints("TRADEFLOW_DRAIN_PARTITIONS", &s.Partitions), ints("TRADEFLOW_DRAIN_WORKERS", &s.Workers),
 		one("TRADEFLOW_DRAIN_TRADES", &s.Trades), one("TRADEFLOW_DRAIN_SYMBOLS", &s.Market.Symbols), one("TRADEFLOW_DRAIN_USERS", &s.Market.Users)}
+	switch v := getenv("TRADEFLOW_DRAIN_COUNT"); v {
+	case "":
+	case "fused", "hop":
+		s.Count = v
+	default:
+		errs = append(errs, fmt.Errorf("TRADEFLOW_DRAIN_COUNT=%q: want fused or hop", v))
+	}
 	if v := getenv("TRADEFLOW_DRAIN_SKEW"); v != "" {
 		var err error
 		if s.Market.Skew, err = strconv.ParseFloat(v, 64); err != nil {
@@ -127,7 +136,7 @@ func drainWorkers(t *testing.T, s drainShape, partitions, workers int) {
 
 	// pprof on, so a long run can be profiled while it drains
 	// (curl http://<worker>/debug/pprof/heap; the address is logged).
-	env := []string{"TRADEFLOW_FLAG_RATE=0", fmt.Sprintf("TRADEFLOW_PARTITIONS=%d", partitions), "TRADEFLOW_PPROF=true"}
+	env := []string{"TRADEFLOW_FLAG_RATE=0", fmt.Sprintf("TRADEFLOW_PARTITIONS=%d", partitions), "TRADEFLOW_PPROF=true", "TRADEFLOW_COUNT=" + s.Count}
 	within := 10*time.Minute + time.Duration(s.Trades/5000)*time.Second
 	began := time.Now()
 	var procs []*proc
@@ -142,7 +151,10 @@ func drainWorkers(t *testing.T, s drainShape, partitions, workers int) {
 		readies = append(readies, time.Since(began).Round(10*time.Millisecond).String())
 	}
 	settled := c.awaitCommitted(t, "tradeflow-settle", "stocktrade", began, within, procs)
-	counted := c.awaitCommitted(t, "tradeflow-count", "tradeflow-windows", began, within, procs)
+	counted := settled // the fused count counts in the settle group
+	if s.Count == "hop" {
+		counted = c.awaitCommitted(t, "tradeflow-count", "tradeflow-windows", began, within, procs)
+	}
 	for _, p := range procs {
 		awaitCounts(t, p.HTTP, w.Truth, within, w.symbols...)
 	}
@@ -155,9 +167,9 @@ func drainWorkers(t *testing.T, s drainShape, partitions, workers int) {
 	if c.Broker != nil {
 		broker = c.Broker.peakRSS(t)
 	}
-	t.Logf("%s profile, %d partitions, %d worker(s), %d trades: ready after %s; settle group at its end after %v, count group after %v "+
+	t.Logf("%s profile, %s count, %d partitions, %d worker(s), %d trades: ready after %s; settle group at its end after %v, count group after %v "+
 		"(%.0f trades/s); every worker serves exact counts after %v (%.0f trades/s); worker peak RSS %s; broker peak RSS %s",
-		s.Profile, partitions, workers, s.Trades, strings.Join(readies, ", "), settled.Round(10*time.Millisecond), counted.Round(10*time.Millisecond),
+		s.Profile, s.Count, partitions, workers, s.Trades, strings.Join(readies, ", "), settled.Round(10*time.Millisecond), counted.Round(10*time.Millisecond),
 		float64(s.Trades)/counted.Seconds(), served.Round(10*time.Millisecond), float64(s.Trades)/served.Seconds(), strings.Join(rss, ", "), broker)
 }
 

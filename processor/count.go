@@ -35,6 +35,9 @@ type Counter struct {
 	// A partition held longer has no former owner with writes in flight,
 	// and at a million windows the rewrites doubled the changelog's writes.
 	LateWrites, ExpireEvery time.Duration
+	// Store, when set, is where the fused count keeps its windows
+	// (fused.go); the count group keeps them in its table.
+	Store WindowStore
 	// now is the clock of takeovers; nil is time.Now.
 	now func() time.Time
 
@@ -42,10 +45,16 @@ type Counter struct {
 	// held: per windows-topic partition, the session generation this
 	// worker counts it in and when it first saw that generation.
 	held       map[int32]tenure
-	streamTime map[int32]int64 // per windows-topic partition: newest event time seen
-	// Windows written since the last two expire visits: the visit writes
-	// them again (see expire).
-	touched, touchedBefore map[string]struct{}
+	streamTime map[int32]int64 // per input partition: newest event time seen
+	// Windows written since the last two expire visits, with the input
+	// partition they were counted from: the visit writes them again (see
+	// expire).
+	touched, touchedBefore map[string]int32
+	// The fused count's: per stocktrade partition, the session generation
+	// its windows were caught up with the changelog in; the partitions
+	// owned now.
+	caughtUp map[int32]int32
+	owned    map[int32]bool
 }
 
 // tenure is one session generation's hold of a partition.
@@ -173,9 +182,9 @@ func (c *Counter) touch(partition, generation int32, key string) {
 	defer c.mu.Unlock()
 	c.heldSinceLocked(partition, generation)
 	if c.touched == nil {
-		c.touched = make(map[string]struct{})
+		c.touched = make(map[string]int32)
 	}
-	c.touched[key] = struct{}{}
+	c.touched[key] = partition
 }
 
 // rotate ends an expire visit: what was written since the one before it is
@@ -183,7 +192,7 @@ func (c *Counter) touch(partition, generation int32, key string) {
 func (c *Counter) rotate() {
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	c.touchedBefore, c.touched = c.touched, make(map[string]struct{})
+	c.touchedBefore, c.touched = c.touched, make(map[string]int32)
 }
 
 // recentlyWritten reports whether key was written since the visit before

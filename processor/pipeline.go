@@ -37,6 +37,10 @@ type Options struct {
 	// OnAssigned, when set, is told each group's input topics and the
 	// partitions of them it owns after every rebalance.
 	OnAssigned func(group string, topics []string, partitions []int32)
+	// Store, when set, is where the fused count keeps its windows (the
+	// count view's index): the settle group counts (fused.go) and there is
+	// no count group. Nil: the count group counts (TRADEFLOW_COUNT=hop).
+	Store WindowStore
 }
 
 func (o Options) validate() error {
@@ -64,7 +68,7 @@ type Pipeline struct {
 	users   *UsersView
 	counter *Counter
 	settle  group
-	count   group
+	count   group // absent (proc nil) with the fused count
 	check   group
 	ready   atomic.Bool // latches once everything ran
 }
@@ -89,7 +93,7 @@ func NewPipeline(o Options) (*Pipeline, error) {
 		return nil, fmt.Errorf("users view: %w", err)
 	}
 	p := &Pipeline{opts: o, users: users, counter: &Counter{Policy: o.Policy, Metrics: o.Metrics, Log: o.Log,
-		LateWrites: o.LateWrites, ExpireEvery: o.ExpireEvery}}
+		LateWrites: o.LateWrites, ExpireEvery: o.ExpireEvery, Store: o.Store}}
 	build := func(name string, graph *goka.GroupGraph, extra ...goka.ProcessorOption) (group, error) {
 		g := group{name: name, assigned: new(atomic.Bool), visits: gokaext.NewVisitGate()}
 		opts := append(o.Kit.ProcessorOptions(g.visits, string(CountTable)),
@@ -104,13 +108,18 @@ func NewPipeline(o Options) (*Pipeline, error) {
 	// A tombstone in stocktrade or the windows topic reaches the callback,
 	// which dead-letters it, instead of being dropped by goka.
 	settler := NewSettler(o.Rules, users, o.Policy, o.Metrics)
+	if p.fused() {
+		settler.Count = p.counter
+	}
 	if p.settle, err = build("settle group", settler.Graph(), goka.WithNilHandling(goka.NilProcess)); err != nil {
 		return nil, err
 	}
 	// Recovery applies the stale rule, so a former owner's late value does
 	// not replace a newer one.
-	if p.count, err = build("count group", p.counter.Graph(), goka.WithNilHandling(goka.NilProcess), goka.WithUpdateCallback(countUpdate(o.Metrics))); err != nil {
-		return nil, err
+	if !p.fused() {
+		if p.count, err = build("count group", p.counter.Graph(), goka.WithNilHandling(goka.NilProcess), goka.WithUpdateCallback(countUpdate(o.Metrics))); err != nil {
+			return nil, err
+		}
 	}
 	if p.check, err = build("users-check group", UsersCheckGraph(o.Metrics)); err != nil {
 		return nil, err
@@ -142,6 +151,9 @@ func (p *Pipeline) rebalanced(graph *goka.GroupGraph, first *atomic.Bool) goka.R
 			}
 		}
 		owned = now
+		if p.fused() && graph.Group() == SettleGroup {
+			p.counter.owns(now)
+		}
 		p.opts.Metrics.Rebalances.WithLabelValues(group).Inc()
 		p.opts.Metrics.Assigned.WithLabelValues(group).Set(float64(len(now)))
 		p.opts.Log.Info("partitions assigned", "group", group, "topics", topics, "partitions", len(now),
@@ -156,13 +168,22 @@ func (p *Pipeline) rebalanced(graph *goka.GroupGraph, first *atomic.Bool) goka.R
 // RestoreSources are where the count group's table and the users view
 // report their restore progress.
 func (p *Pipeline) RestoreSources() []telemetry.Source {
-	return []telemetry.Source{
-		telemetry.ProcessorSource(string(CountTable), p.count.proc),
-		telemetry.ViewSource(string(UsersTable), p.users.View),
+	sources := []telemetry.Source{telemetry.ViewSource(string(UsersTable), p.users.View)}
+	if !p.fused() {
+		sources = append(sources, telemetry.ProcessorSource(string(CountTable), p.count.proc))
 	}
+	return sources
 }
 
-func (p *Pipeline) groups() [3]group { return [...]group{p.settle, p.count, p.check} }
+// fused reports whether the settle group counts (fused.go).
+func (p *Pipeline) fused() bool { return p.opts.Store != nil }
+
+func (p *Pipeline) groups() []group {
+	if p.fused() {
+		return []group{p.settle, p.check}
+	}
+	return []group{p.settle, p.count, p.check}
+}
 
 // Ready reports whether every group has joined, received its partitions
 // and recovered its tables, and the users view has recovered. goka says a
@@ -189,7 +210,9 @@ func (p *Pipeline) Ready() bool {
 func (p *Pipeline) Run(ctx context.Context) error {
 	g, ctx := errgroup.WithContext(ctx)
 	g.Go(func() error { return named("users view", p.users.Run(ctx)) })
-	g.Go(func() error { return named(p.count.name, p.count.proc.Run(ctx)) })
+	if !p.fused() {
+		g.Go(func() error { return named(p.count.name, p.count.proc.Run(ctx)) })
+	}
 	g.Go(func() error { return named(p.check.name, p.check.proc.Run(ctx)) })
 	g.Go(func() error {
 		if err := waitRecovered(ctx, p.users.View); err != nil {
@@ -197,7 +220,11 @@ func (p *Pipeline) Run(ctx context.Context) error {
 		}
 		return named(p.settle.name, p.settle.proc.Run(ctx))
 	})
-	g.Go(func() error { p.expireLoop(ctx); return nil })
+	if p.fused() {
+		g.Go(func() error { return p.expireFusedLoop(ctx) })
+	} else {
+		g.Go(func() error { p.expireLoop(ctx); return nil })
+	}
 	return g.Wait()
 }
 
@@ -239,6 +266,40 @@ func (p *Pipeline) expireLoop(ctx context.Context) {
 		select {
 		case <-ctx.Done():
 			return
+		case <-t.C:
+		}
+	}
+}
+
+// expireFusedLoop is the fused count's expireLoop: once the settle group
+// runs, and then every ExpireEvery, a visit (Counter.expireFused) whose
+// writes go through a producer of the kit's.
+func (p *Pipeline) expireFusedLoop(ctx context.Context) error {
+	if err := p.settle.proc.WaitForReadyContext(ctx); err != nil {
+		return nil
+	}
+	prod, err := p.opts.Kit.Producer(p.opts.Brokers, string(CountTable))
+	if err != nil {
+		return fmt.Errorf("fused count's expiry producer: %w", err)
+	}
+	defer prod.Close()
+	failed := new(atomic.Int64)
+	write := func(key string, value []byte) {
+		prod.Emit(string(CountTable), key, value).Then(func(err error) {
+			if err != nil && failed.Add(1) == 1 {
+				p.opts.Log.Warn("fused count: a write of an expire visit failed (a tombstone stays out of the changelog until a restart expires its window again; a rewrite is repeated at the next visit)", "window", key, "err", err)
+			}
+		})
+	}
+	t := time.NewTicker(p.opts.ExpireEvery)
+	defer t.Stop()
+	for {
+		failed.Store(0)
+		p.counter.expireFused(write)
+		p.counter.rotate()
+		select {
+		case <-ctx.Done():
+			return nil
 		case <-t.C:
 		}
 	}

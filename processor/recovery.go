@@ -1,6 +1,8 @@
 package processor
 
 import (
+	"bytes"
+
 	"github.com/lovoo/goka"
 	"github.com/lovoo/goka/storage"
 
@@ -9,9 +11,11 @@ import (
 
 // StaleUpdate wraps a table's update callback (goka's WithUpdateCallback,
 // WithViewCallback) with the stale rule: a changelog value that
-// ledger.Stale calls older than the value held (a late write of a worker
-// that had lost the partition) is ignored and reported to onStale; any
-// other record, tombstones too, goes to next.
+// ledger.Stale calls older than the value held is ignored, and reported
+// to onStale when it is a late write of a worker that had lost the
+// partition (another generation's); a value equal to the one held is
+// ignored too (the fused count's own write, read back). Any other record,
+// tombstones too, goes to next.
 func StaleUpdate(onStale func(), next goka.UpdateCallback) goka.UpdateCallback {
 	return func(ctx goka.UpdateContext, s storage.Storage, key string, value []byte) error {
 		if value != nil {
@@ -19,8 +23,13 @@ func StaleUpdate(onStale func(), next goka.UpdateCallback) goka.UpdateCallback {
 			if err != nil {
 				return err
 			}
-			if ledger.StaleEncoded(held, value) {
-				onStale()
+			if bytes.Equal(held, value) {
+				return nil
+			}
+			if stale, own := ledger.StaleEncodedFrom(held, value); stale {
+				if !own {
+					onStale()
+				}
 				return nil
 			}
 		}

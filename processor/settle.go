@@ -25,7 +25,10 @@ type Settler struct {
 	Rules   settlement.Rules
 	Users   Users
 	Metrics *Metrics
-	chains  *windowChains
+	// Count, when set, counts each trade here (the fused count, fused.go)
+	// instead of sending it to the windows topic.
+	Count  *Counter
+	chains *windowChains
 }
 
 // NewSettler returns a settle group whose window chains forget windows that
@@ -43,6 +46,12 @@ func (s *Settler) settle(ctx goka.Context, msg any) {
 	t, err := settlement.ParseTrade(raw)
 	if err != nil {
 		deadLetter(ctx, s.Metrics, raw, err.Error())
+		return
+	}
+	if s.Count != nil && ctx.Key() != t.Symbol {
+		// The fused count needs all of a symbol's trades in one
+		// partition, which keying by symbol gives.
+		deadLetter(ctx, s.Metrics, raw, fmt.Sprintf("record key %q is not the trade's symbol %q (the fused count needs trades keyed by symbol)", ctx.Key(), t.Symbol))
 		return
 	}
 	ts := ctx.Timestamp().UnixMilli()
@@ -74,6 +83,10 @@ func (s *Settler) settle(ctx goka.Context, msg any) {
 		SourcePartition: id.Partition, SourceOffset: id.Offset,
 	})
 	ctx.Emit(SettlementsTopic, t.Symbol, out)
+	if s.Count != nil {
+		s.Count.countFused(ctx, t.Symbol, ts, d, id)
+		return
+	}
 	start := settlement.WindowStart(ts)
 	win := out
 	if prev, ok := s.chains.prev(gokaext.SessionGeneration(ctx), id.Partition, t.Symbol, start, id.Offset); ok {

@@ -108,12 +108,19 @@ func Tables() [4]Table {
 // group, no hop between them, while user_trades and trade-settlements keep
 // their contents. It looks users up in a UsersView rather than a
 // goka.Lookup edge (see UsersView).
+//
+// With the fused count (Settler.Count set) it writes the count table's
+// changelog itself instead of the windows topic (fused.go).
 func (s *Settler) Graph() *goka.GroupGraph {
+	counts := goka.Output(WindowsTopic, settlementCodec())
+	if s.Count != nil {
+		counts = goka.Output(goka.Stream(CountTable), rawCodec{})
+	}
 	return goka.DefineGroup(SettleGroup,
 		goka.Input(TradesTopic, rawCodec{}, s.Metrics.instrument(SettleGroup, TradesTopic, s.settle)),
 		goka.Output(UserTradesTopic, userTradeCodec()),
 		goka.Output(SettlementsTopic, settlementCodec()),
-		goka.Output(WindowsTopic, settlementCodec()),
+		counts,
 		goka.Output(DeadLetterTopic, rawCodec{}),
 	)
 }

@@ -6,6 +6,8 @@ package views
 import (
 	"context"
 	"fmt"
+	"log/slog"
+	"sync"
 	"sync/atomic"
 	"time"
 
@@ -48,7 +50,14 @@ type Counts struct {
 	view *goka.View
 	// live is set once the view has caught up: the latency of a count
 	// restored at start-up would be the age of the changelog.
-	live atomic.Bool
+	live  atomic.Bool
+	keyed *store.Keyed
+
+	// CaughtUp's (owned.go).
+	endOffsets func(context.Context) (map[int32]int64, error)
+	log        *slog.Logger
+	catchUp    sync.Mutex
+	caughtUp   time.Time // when the last reading that was caught up up to began
 }
 
 // NewCounts builds the view with the view options of kit; Run starts it.
@@ -57,12 +66,13 @@ type Counts struct {
 // counts it applies (processor.HeaderSettledAt).
 func NewCounts(brokers []string, kit *gokaext.Kit, m *processor.Metrics, opts ...goka.ViewOption) (*Counts, error) {
 	ix := newIndex()
-	c := &Counts{windows: windows{ix}}
+	c := &Counts{windows: windows{ix}, keyed: store.NewKeyed(ix, gokaext.Hasher()), log: slog.New(slog.DiscardHandler)}
+	ix.counted = c.keyed.Counted
 	// The index is the view's storage, whatever opts say (goka's tester
 	// sets its own), so each window is held once; like a memory store it
 	// starts empty and the view rebuilds it from the changelog's start.
 	o := append(append(kit.ViewOptions(), opts...), goka.WithViewCallback(ix.updateCallback(m, &c.live)),
-		goka.WithViewStorageBuilder(kit.ViewStorage(store.KeyedBuilder(ix))))
+		goka.WithViewStorageBuilder(kit.ViewStorage(c.keyed.Builder())))
 	v, err := goka.NewView(brokers, processor.CountTable, processor.CountsCodec(), o...)
 	if err != nil {
 		return nil, fmt.Errorf("count table view: %w", err)

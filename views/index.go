@@ -13,6 +13,7 @@ import (
 	"github.com/lovoo/goka"
 	"github.com/lovoo/goka/storage"
 
+	"github.com/tradeflow/tradeflow/internal/compact"
 	"github.com/tradeflow/tradeflow/processor"
 	"github.com/tradeflow/tradeflow/settlement"
 )
@@ -29,6 +30,9 @@ type index struct {
 	mu      sync.RWMutex
 	symbols map[string]*symbolWindows
 	changes *feed // what Apply changed, for push queries and server-sent events
+	// counted is told of the windows the fused count adds or removes
+	// itself (nil: not counted), so the view's entries stay right.
+	counted func(key string, delta int)
 }
 
 // symbolWindows is one symbol's windows, sorted by start (oldest first) and
@@ -40,6 +44,9 @@ type symbolWindows struct {
 	whole   map[int64]string // by start: the values of entries kept whole (nil when none)
 	body    []byte           // the /v1/counts answer of all windows; nil when stale
 	version uint64           // counts the updates, so a body built from older windows is not kept
+	// source is the stocktrade partition the newest value names (the
+	// symbol's, as trades are keyed by symbol); -1 when none did.
+	source int32
 }
 
 // value is the changelog value of the window at i.
@@ -84,10 +91,12 @@ func newIndex() *index { return &index{symbols: map[string]*symbolWindows{}, cha
 // updateCallback applies the stale rule (a late write of a worker that had
 // lost the partition is ignored and counted), then stores the record in
 // the index as goka's default does. Once live, a record that counted a new
-// sampled trade gives that trade's end-to-end latency.
+// sampled trade gives that trade's end-to-end latency, also when the index
+// holds its value already (the fused count's own write, read back).
 func (ix *index) updateCallback(m *processor.Metrics, live *atomic.Bool) goka.UpdateCallback {
-	return processor.StaleUpdate(m.Stale.Inc, func(ctx goka.UpdateContext, s storage.Storage, key string, value []byte) error {
-		if err := goka.DefaultUpdate(ctx, s, key, value); err != nil {
+	apply := processor.StaleUpdate(m.Stale.Inc, goka.DefaultUpdate)
+	return func(ctx goka.UpdateContext, s storage.Storage, key string, value []byte) error {
+		if err := apply(ctx, s, key, value); err != nil {
 			return err
 		}
 		if live.Load() {
@@ -96,7 +105,7 @@ func (ix *index) updateCallback(m *processor.Metrics, live *atomic.Bool) goka.Up
 			}
 		}
 		return nil
-	})
+	}
 }
 
 // Apply records one changelog record: a window's counts, or its deletion
@@ -120,15 +129,25 @@ func (ix *index) Apply(key string, value []byte) int {
 	}
 	ix.mu.Lock()
 	defer ix.mu.Unlock()
+	return ix.applyLocked(symbol, start, value, e)
+}
+
+// applyLocked stores value (nil: deletes) as symbol's window at start,
+// whose entry is e, and hands the change to the feed. A value equal to the
+// one held changes nothing.
+func (ix *index) applyLocked(symbol string, start int64, value []byte, e entry) int {
 	sw := ix.symbols[symbol]
 	if sw == nil {
 		if value == nil {
 			return 0
 		}
-		sw = &symbolWindows{}
+		sw = &symbolWindows{source: -1}
 		ix.symbols[symbol] = sw
 	}
 	i, found := sw.find(start)
+	if found && value != nil && sw.sorted[i] == e && (!e.wholeValue() || sw.whole[start] == string(value)) {
+		return 0
+	}
 	added := 0
 	// The change is made only for subscribers (feed).
 	armed := ix.changes.armed.Load()
@@ -154,6 +173,9 @@ func (ix *index) Apply(key string, value []byte) int {
 		} else {
 			sw.sorted = slices.Insert(sw.sorted, i, e)
 			added = 1
+		}
+		if p, ok := compact.SourcePartition(value); ok {
+			sw.source = p
 		}
 	}
 	sw.body = nil

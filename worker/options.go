@@ -18,6 +18,8 @@ type Options struct {
 	Brokers []string
 	DataDir string
 	Store   store.Kind
+	// Count is where trades are counted: CountFused or CountHop.
+	Count CountMode
 	// Kafka is every client's connection configuration; its group
 	// timings come from Timings.
 	Kafka   kclient.Config
@@ -29,6 +31,20 @@ type Options struct {
 	// Version is the build's, reported by tradeflow_build_info.
 	Version string
 }
+
+// CountMode is where a worker counts trades.
+type CountMode string
+
+const (
+	// CountFused counts each trade in the settle group's partition
+	// goroutine, with the windows in the count view's index
+	// (processor.WindowStore): one record and one group less per trade,
+	// and each window held once per worker.
+	CountFused CountMode = "fused"
+	// CountHop sends each trade through the windows topic to the count
+	// group, which keeps the windows in its own table (memory or LevelDB).
+	CountHop CountMode = "hop"
+)
 
 // Timings are every duration a worker runs by, in one place because they
 // must agree with each other (Validate).
@@ -126,6 +142,15 @@ func (o Options) Validate() error {
 	}
 	if o.Store == store.KindLevelDB && o.DataDir == "" {
 		bad([]string{"DataDir"}, "LevelDB state needs a data dir")
+	}
+	switch o.Count {
+	case CountFused:
+		if o.Store == store.KindLevelDB {
+			bad([]string{"Store", "Count"}, "the fused count keeps its windows in the count view's memory and has no table for LevelDB to hold; use the memory store, or count with the count group (hop)")
+		}
+	case CountHop:
+	default:
+		bad([]string{"Count"}, "%q: want fused or hop", o.Count)
 	}
 	if o.Topics.Partitions < 1 || o.Topics.Partitions > 10000 {
 		bad([]string{"Topics.Partitions"}, "%d is outside 1..10000", o.Topics.Partitions)

@@ -13,7 +13,7 @@ import (
 
 func validOptions() Options {
 	return Options{
-		Brokers: []string{"127.0.0.1:9092"}, Store: store.KindMemory, Log: slog.New(slog.DiscardHandler),
+		Brokers: []string{"127.0.0.1:9092"}, Store: store.KindMemory, Count: CountFused, Log: slog.New(slog.DiscardHandler),
 		Topics:  processor.TopicPlan{Partitions: 6, Replication: -1},
 		Rules:   settlement.DefaultRules(),
 		Policy:  settlement.Policy{Grace: time.Hour, Retention: 24 * time.Hour},
@@ -63,7 +63,9 @@ func TestValidateNamesTheOptionsAtFault(t *testing.T) {
 		{"flag rate", func(o *Options) { o.Rules.FlagRate = 2 }, []string{"Rules.FlagRate"}},
 		{"retention within the grace", func(o *Options) { o.Policy.Retention = time.Hour }, []string{"Policy.Retention", "Policy.Grace"}},
 		{"store", func(o *Options) { o.Store = "rocksdb" }, []string{"Store"}},
-		{"leveldb without a dir", func(o *Options) { o.Store = store.KindLevelDB }, []string{"DataDir"}},
+		{"leveldb without a dir", func(o *Options) { o.Count = CountHop; o.Store = store.KindLevelDB }, []string{"DataDir"}},
+		{"count unknown", func(o *Options) { o.Count = "both" }, []string{"Count"}},
+		{"fused count in leveldb", func(o *Options) { o.Store = store.KindLevelDB; o.DataDir = "d" }, []string{"Store", "Count"}},
 		{"partitions", func(o *Options) { o.Topics.Partitions = 0 }, []string{"Topics.Partitions"}},
 		{"replication", func(o *Options) { o.Topics.Replication = 0 }, []string{"Topics.Replication"}},
 		{"no brokers", func(o *Options) { o.Brokers = nil }, []string{"Brokers"}},

@@ -71,6 +71,15 @@ func New(o Options) (*Worker, error) {
 		admin.Close()
 		return nil, err
 	}
+	if w.Counts, err = views.NewCounts(o.Brokers, kit, w.Metrics); err != nil {
+		admin.Close()
+		return nil, err
+	}
+	var fused processor.WindowStore
+	if o.Count == CountFused {
+		w.Counts.SetEndOffsets(w.countEndOffsets, o.Log)
+		fused = w.Counts
+	}
 	w.Pipeline, err = processor.NewPipeline(processor.Options{
 		Brokers: o.Brokers, Kit: kit, Metrics: w.Metrics, Log: o.Log,
 		Rules: o.Rules, Policy: o.Policy, ExpireEvery: t.ExpireEvery,
@@ -78,10 +87,8 @@ func New(o Options) (*Worker, error) {
 		// producer gives up on what it buffered.
 		LateWrites: t.Session + t.ProducerDelivery,
 		OnAssigned: w.lag.Assigned,
+		Store:      fused,
 	})
-	if err == nil {
-		w.Counts, err = views.NewCounts(o.Brokers, kit, w.Metrics)
-	}
 	if err != nil {
 		admin.Close()
 		return nil, err
@@ -113,6 +120,24 @@ func (w *Worker) clusterID(ctx context.Context) string {
 		return ""
 	}
 	return m.Cluster
+}
+
+// countEndOffsets are the count table's end offsets, per partition (the
+// fused count waits for the view to reach them).
+func (w *Worker) countEndOffsets(ctx context.Context) (map[int32]int64, error) {
+	ends, err := kadm.NewClient(w.admin).ListEndOffsets(ctx, string(processor.CountTable))
+	if err != nil {
+		return nil, err
+	}
+	if err := ends.Error(); err != nil {
+		return nil, err
+	}
+	out := make(map[int32]int64)
+	ends.Each(func(o kadm.ListedOffset) { out[o.Partition] = o.Offset })
+	if len(out) == 0 {
+		return nil, fmt.Errorf("topic %s has no partitions", processor.CountTable)
+	}
+	return out, nil
 }
 
 // countTopic is the count table topic's partitions and replication factor,

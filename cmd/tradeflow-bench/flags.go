@@ -11,6 +11,7 @@ import (
 	"github.com/tradeflow/tradeflow/datagen"
 	"github.com/tradeflow/tradeflow/internal/bench"
 	"github.com/tradeflow/tradeflow/internal/store"
+	"github.com/tradeflow/tradeflow/worker"
 )
 
 // options are the benchmark's options from the settings and the flags,
@@ -34,6 +35,7 @@ func options(cfg settings, log *slog.Logger, args []string) (o bench.Options, he
 	fs.StringVar(&o.CPUProfile, "cpuprofile", "", "write a CPU profile of the drain scenario to this file")
 	fs.StringVar(&o.RestoreProfile, "restore-cpuprofile", "", "write a CPU profile of the restore scenario (worker start to ready) to this file")
 	storeFlag := fs.String("store", cfg.StateStore, "where workers keep tables: memory or leveldb (default: TRADEFLOW_STATE_STORE)")
+	countFlag := fs.String("count", cfg.Count, "where workers count: fused (in the settle group) or hop (the count group; needed for -store leveldb) (default: TRADEFLOW_COUNT)")
 	fs.BoolVar(&o.BrokerInMemory, "broker-memory", false, "the embedded broker keeps its log in memory instead of a temp dir (RSS then includes the log)")
 	fs.DurationVar(&o.Timeout, "timeout", o.Timeout, "bound on one scenario")
 	fs.Uint64Var(&o.Seed, "seed", o.Seed, "datagen seed")
@@ -62,6 +64,7 @@ func options(cfg settings, log *slog.Logger, args []string) (o bench.Options, he
 	}
 	o.KStreamsJVM, o.KStreamsArgs = strings.Fields(*kjvm), strings.Fields(*kargs)
 	o.Store = store.Kind(*storeFlag)
+	o.Count = worker.CountMode(*countFlag)
 	o.ClientID = cfg.ClientID + "-bench"
 	o.Rules, o.Policy = cfg.rules(), cfg.policy()
 	o.Log, o.Out = log, os.Stdout

@@ -21,12 +21,14 @@ import (
 	"github.com/tradeflow/tradeflow/internal/bench"
 	"github.com/tradeflow/tradeflow/internal/store"
 	"github.com/tradeflow/tradeflow/settlement"
+	"github.com/tradeflow/tradeflow/worker"
 )
 
 // settings are the TRADEFLOW_* variables the benchmark reads, with
 // tradeflow's names and defaults.
 type settings struct {
 	StateStore      string        `envconfig:"STATE_STORE" default:"memory"`
+	Count           string        `envconfig:"COUNT" default:"fused"`
 	ClientID        string        `envconfig:"CLIENT_ID" default:"tradeflow"`
 	LargeTrade      int64         `envconfig:"LARGE_TRADE" default:"100000"`
 	FlagRate        float64       `envconfig:"FLAG_RATE" default:"0.30"`
@@ -46,6 +48,9 @@ func (s settings) validate() error {
 	}
 	if err := store.Kind(s.StateStore).Validate(); err != nil {
 		errs = append(errs, fmt.Errorf("TRADEFLOW_STATE_STORE: %w", err))
+	}
+	if s.Count != string(worker.CountFused) && s.Count != string(worker.CountHop) {
+		errs = append(errs, fmt.Errorf("TRADEFLOW_COUNT: %q: want fused or hop", s.Count))
 	}
 	vars := map[string]string{"FlagRate": "FLAG_RATE", "LargeTrade": "LARGE_TRADE", "Grace": "WINDOW_GRACE", "Retention": "WINDOW_RETENTION"}
 	for _, err := range []error{s.rules().Validate(), s.policy().Validate()} {

@@ -57,24 +57,25 @@ const backlogSpan = 50 * time.Minute
 
 // Options configure a benchmark run.
 type Options struct {
-	Trades          int64         // backlog of the drain and copy scenarios
-	Partitions      int32         // partitions of every scenario but drain-large
-	PartitionsLarge int32         // partitions of drain-large
-	Rate            float64       // trades/s of the latency and http scenarios
-	LatencyDuration time.Duration // how long the latency scenario produces
-	Restore         int64         // count-table entries the restore scenario recovers
-	WrkDuration     time.Duration // how long wrk runs
-	WrkThreads      int           // wrk -t
-	WrkConnections  int           // wrk -c
-	HTTPBacklog     int64         // trades drained before wrk starts, so queries find windows
-	FanoutClients   int           // change-stream clients of the fanout scenario
-	Scenarios       []string      // which scenarios run
-	CPUProfile      string        // file for a CPU profile of the drain scenario; empty = none
-	RestoreProfile  string        // file for a CPU profile of the restore scenario (worker start to ready); empty = none
-	BrokerInMemory  bool          // the embedded broker keeps its log in memory, not in a temp dir as `run` does under its data dir
-	Store           store.Kind    // where the workers keep their tables
-	Timeout         time.Duration // bound on one scenario
-	Seed            uint64        // datagen seed
+	Trades          int64            // backlog of the drain and copy scenarios
+	Partitions      int32            // partitions of every scenario but drain-large
+	PartitionsLarge int32            // partitions of drain-large
+	Rate            float64          // trades/s of the latency and http scenarios
+	LatencyDuration time.Duration    // how long the latency scenario produces
+	Restore         int64            // count-table entries the restore scenario recovers
+	WrkDuration     time.Duration    // how long wrk runs
+	WrkThreads      int              // wrk -t
+	WrkConnections  int              // wrk -c
+	HTTPBacklog     int64            // trades drained before wrk starts, so queries find windows
+	FanoutClients   int              // change-stream clients of the fanout scenario
+	Scenarios       []string         // which scenarios run
+	CPUProfile      string           // file for a CPU profile of the drain scenario; empty = none
+	RestoreProfile  string           // file for a CPU profile of the restore scenario (worker start to ready); empty = none
+	BrokerInMemory  bool             // the embedded broker keeps its log in memory, not in a temp dir as `run` does under its data dir
+	Store           store.Kind       // where the workers keep their tables
+	Count           worker.CountMode // where the workers count
+	Timeout         time.Duration    // bound on one scenario
+	Seed            uint64           // datagen seed
 	// Market, when set, makes every scenario's trades the market
 	// profile's (datagen.MarketOptions); nil is the quickstart.
 	Market       *datagen.MarketOptions
@@ -99,7 +100,7 @@ func DefaultOptions() Options {
 		// second only takes a core from the server on this 2-core machine.
 		WrkThreads: 1, WrkConnections: 32, FanoutClients: 100,
 		HTTPBacklog: 100_000, Scenarios: Scenarios(), Timeout: 15 * time.Minute, Seed: 1,
-		Store: store.KindMemory, ClientID: "tradeflow-bench", Rules: settlement.DefaultRules(),
+		Store: store.KindMemory, Count: worker.CountFused, ClientID: "tradeflow-bench", Rules: settlement.DefaultRules(),
 		Policy: settlement.Policy{Grace: time.Hour, Retention: 24 * time.Hour},
 		// interop/kstreams/README.md's settings for this 2-core machine.
 		KStreamsJar: "interop/kstreams/target/lib/kstreams.jar", KStreamsJVM: []string{"-Xmx1g"},
@@ -224,7 +225,7 @@ func (b *bench) printf(format string, args ...any) { fmt.Fprintf(b.o.Out, format
 // defaults with the benchmark's rules, policy and store.
 func (o Options) workerOptions(brokers []string, dataDir, clientID string, partitions int32) worker.Options {
 	return worker.Options{
-		Brokers: brokers, DataDir: dataDir, Store: o.Store, Log: o.Log,
+		Brokers: brokers, DataDir: dataDir, Store: o.Store, Count: o.Count, Log: o.Log,
 		Kafka:  kclient.Config{ClientID: clientID},
 		Topics: processor.TopicPlan{Partitions: partitions, Replication: -1},
 		Rules:  o.Rules, Policy: o.Policy,

@@ -196,3 +196,44 @@ func FitInt32(counts [4]int64) bool {
 	}
 	return true
 }
+
+// SourcePartition is the first source partition a value's applied offsets
+// name (the stocktrade partition whose trades it counts, when, as keyed by
+// symbol, there is one); false when the value names none or does not
+// parse.
+func SourcePartition(value []byte) (int32, bool) {
+	for b := value; len(b) > 0; {
+		num, typ, n := protowire.ConsumeTag(b)
+		if n < 0 {
+			return 0, false
+		}
+		b = b[n:]
+		if num == fieldApplied && typ == protowire.BytesType {
+			s, _ := protowire.ConsumeBytes(b)
+			partition := int32(0) // proto3 leaves partition 0 out
+			for e := s; len(e) > 0; {
+				num, typ, n := protowire.ConsumeTag(e)
+				if n < 0 {
+					return 0, false
+				}
+				e = e[n:]
+				m := protowire.ConsumeFieldValue(num, typ, e)
+				if m < 0 {
+					return 0, false
+				}
+				if num == 1 && typ == protowire.VarintType {
+					x, _ := protowire.ConsumeVarint(e)
+					partition = int32(x)
+				}
+				e = e[m:]
+			}
+			return partition, true
+		}
+		m := protowire.ConsumeFieldValue(num, typ, b)
+		if m < 0 {
+			return 0, false
+		}
+		b = b[m:]
+	}
+	return 0, false
+}

@@ -130,3 +130,10 @@ func topicManagerBuilder(kc kclient.Config) goka.TopicManagerBuilder {
 	tmc.MismatchBehavior = goka.TMConfigMismatchBehaviorIgnore
 	return goka.TopicManagerBuilderWithConfig(kc.Sarama(), tmc)
 }
+
+// Producer is a handle on the processors' shared producer for writes made
+// outside a callback (the fused count's expire visits), with writes to
+// the coalesce topics merged as the processors' are. Close it when done.
+func (k *Kit) Producer(brokers []string, coalesce ...string) (goka.Producer, error) {
+	return coalescingBuilder(k.producer.ProducerBuilder(), k.o.ChangelogLinger, coalesce...)(brokers, k.o.Kafka.ClientID, Hasher())
+}

@@ -42,14 +42,24 @@ func Stale(stored, incoming *pb.WindowCounts) bool {
 // not stale: a reader stores it as it is, and the count step reports it
 // when it reads it.
 func StaleEncoded(stored, incoming []byte) bool {
+	stale, _ := StaleEncodedFrom(stored, incoming)
+	return stale
+}
+
+// StaleEncodedFrom is StaleEncoded, and also says whether the stale value
+// was written in the generation of the one stored: a worker's own earlier
+// write read back after the newer value it already holds (the fused count
+// stores each value before its write lands), not a former owner's late
+// one.
+func StaleEncodedFrom(stored, incoming []byte) (stale, ownGeneration bool) {
 	if stored == nil || incoming == nil {
-		return false
+		return false, false
 	}
 	var s, in pb.WindowCounts
 	if proto.Unmarshal(stored, &s) != nil || proto.Unmarshal(incoming, &in) != nil {
-		return false
+		return false, false
 	}
-	return Stale(&s, &in)
+	return Stale(&s, &in), s.Generation == in.Generation
 }
 
 // appliedSubset reports whether every trade a counts is counted by b.

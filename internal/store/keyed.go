@@ -2,6 +2,7 @@ package store
 
 import (
 	"errors"
+	"hash"
 	"sync"
 	"sync/atomic"
 
@@ -22,12 +23,63 @@ type Copy interface {
 // the offset goka has read to and counts its entries, and the values live
 // in the copy only, so the view holds each entry once. Like Memory it
 // starts empty, and the view rebuilds it from the changelog's start.
-func KeyedBuilder(c Copy) storage.Builder {
-	var entries sync.Map // partition → *atomic.Int64: a partition built again after a reconnect counts on
+func KeyedBuilder(c Copy) storage.Builder { return NewKeyed(c, nil).Builder() }
+
+// Keyed is KeyedBuilder's storage with what a copy that is also written
+// to directly needs (the count view's index, which the fused count
+// updates before its writes land): the offset each partition has read
+// to, and the entries the copy adds itself counted in the partition
+// their key hashes to.
+type Keyed struct {
+	copy   Copy
+	hasher func() hash.Hash32
+	parts  sync.Map // partition → *keyed
+	n      atomic.Int32
+}
+
+// NewKeyed is a Keyed over c whose keys are partitioned by hasher's sum,
+// as goka's views do (nil: entries added directly are not counted).
+func NewKeyed(c Copy, hasher func() hash.Hash32) *Keyed { return &Keyed{copy: c, hasher: hasher} }
+
+// Builder builds the partitions' storages; a partition built again after a
+// reconnect counts on.
+func (k *Keyed) Builder() storage.Builder {
 	return func(_ string, partition int32) (storage.Storage, error) {
-		n, _ := entries.LoadOrStore(partition, new(atomic.Int64))
-		return &keyed{copy: c, entries: n.(*atomic.Int64)}, nil
+		s, loaded := k.parts.LoadOrStore(partition, &keyed{copy: k.copy, entries: new(atomic.Int64)})
+		if !loaded {
+			for n := k.n.Load(); partition >= n && !k.n.CompareAndSwap(n, partition+1); n = k.n.Load() {
+			}
+		}
+		return s.(*keyed), nil
 	}
+}
+
+// Counted counts delta entries the copy added (or removed) itself for key.
+func (k *Keyed) Counted(key string, delta int) {
+	n := k.n.Load()
+	if delta == 0 || k.hasher == nil || n == 0 {
+		return
+	}
+	h := k.hasher()
+	h.Write([]byte(key))
+	sum := int32(h.Sum32()) // as goka's views and producer partition
+	if sum < 0 {
+		sum = -sum
+	}
+	if s, ok := k.parts.Load(sum % n); ok {
+		s.(*keyed).entries.Add(int64(delta))
+	}
+}
+
+// Offsets are the offsets each partition has read to (-1: none yet).
+func (k *Keyed) Offsets() map[int32]int64 {
+	out := make(map[int32]int64)
+	k.parts.Range(func(p, s any) bool {
+		o, _ := s.(*keyed).GetOffset(-1)
+		out[p.(int32)] = o
+		return true
+	})
+	return out
 }
 
 // keyed is one partition of a view stored in its copy.
