@@ -126,7 +126,9 @@ func (c *Counts) SetEndOffsets(f func(context.Context) (map[int32]int64, error),
 }
 
 // Update, EachSymbol and Expire are the index's (above).
-func (w windows) Update(key string, fn func(held []byte) []byte) error { return w.index.Update(key, fn) }
+func (w windows) Update(key string, fn func(held []byte) []byte) error {
+	return w.index.Update(key, fn)
+}
 
 func (w windows) EachSymbol(fn func(symbol string, source int32, newest int64)) {
 	w.index.EachSymbol(fn)
