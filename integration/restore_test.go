@@ -26,7 +26,8 @@ import (
 // the time to ready (count group and count view restored), its peak RSS
 // and its RSS once ready, every window checked on a sample of symbols, and
 // GET /v1/counts/{symbol} (a day of windows per answer) under wrk;
-// TRADEFLOW_RESTORE_GOMEMLIMIT sets the worker's GOMEMLIMIT. A
+// TRADEFLOW_RESTORE_COUNT sets the worker's TRADEFLOW_COUNT, and
+// TRADEFLOW_RESTORE_GOMEMLIMIT its GOMEMLIMIT. A
 // measurement, so opt-in: TRADEFLOW_RESTORE=1 (make restore-worker).
 func TestRestoreWorker(t *testing.T) {
 	if os.Getenv("TRADEFLOW_RESTORE") == "" {
@@ -76,6 +77,9 @@ func TestRestoreWorker(t *testing.T) {
 
 	started := time.Now()
 	env := []string{"TRADEFLOW_PARTITIONS=" + strconv.Itoa(partitions)}
+	if v := os.Getenv("TRADEFLOW_RESTORE_COUNT"); v != "" {
+		env = append(env, "TRADEFLOW_COUNT="+v) // fused: the windows held once, in the view
+	}
 	if v := os.Getenv("TRADEFLOW_RESTORE_GOMEMLIMIT"); v != "" {
 		env = append(env, "GOMEMLIMIT="+v) // the worker's alone, not the broker's
 	}
