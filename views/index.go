@@ -27,6 +27,10 @@ import (
 // symbol and window, so one symbol's windows are spread over all
 // partitions).
 type index struct {
+	// mu guards the map; each symbol's windows have a lock of their own,
+	// so the view's goroutines, the fused count's and the queries of
+	// different symbols do not wait for each other. A symbol, once in
+	// the map, stays (with no windows after its last expired).
 	mu      sync.RWMutex
 	symbols map[string]*symbolWindows
 	changes *feed // what Apply changed, for push queries and server-sent events
@@ -36,10 +40,11 @@ type index struct {
 }
 
 // symbolWindows is one symbol's windows, sorted by start (oldest first) and
-// changed in place under the index's lock: most updates are to the newest
-// window or append one, and a sorted slice costs a third of a map of the
-// same windows and needs no sorted copy for queries.
+// changed in place under its lock: most updates are to the newest window
+// or append one, and a sorted slice costs a third of a map of the same
+// windows and needs no sorted copy for queries.
 type symbolWindows struct {
+	mu      sync.RWMutex
 	sorted  []entry
 	whole   map[int64]string // by start: the values of entries kept whole (nil when none)
 	body    []byte           // the /v1/counts answer of all windows; nil when stale
@@ -86,6 +91,24 @@ func (sw *symbolWindows) find(start int64) (int, bool) {
 	return sort.Find(len(sw.sorted), func(i int) int { return cmp.Compare(start, sw.sorted[i].start) })
 }
 
+// symbol returns symbol's windows; when there are none yet, new ones if
+// create is set, else nil.
+func (ix *index) symbol(symbol string, create bool) *symbolWindows {
+	ix.mu.RLock()
+	sw := ix.symbols[symbol]
+	ix.mu.RUnlock()
+	if sw != nil || !create {
+		return sw
+	}
+	ix.mu.Lock()
+	defer ix.mu.Unlock()
+	if sw = ix.symbols[symbol]; sw == nil {
+		sw = &symbolWindows{source: -1}
+		ix.symbols[symbol] = sw
+	}
+	return sw
+}
+
 func newIndex() *index { return &index{symbols: map[string]*symbolWindows{}, changes: newFeed()} }
 
 // updateCallback applies the stale rule (a late write of a worker that had
@@ -127,23 +150,19 @@ func (ix *index) Apply(key string, value []byte) int {
 			}
 		}
 	}
-	ix.mu.Lock()
-	defer ix.mu.Unlock()
-	return ix.applyLocked(symbol, start, value, e)
+	sw := ix.symbol(symbol, value != nil)
+	if sw == nil {
+		return 0
+	}
+	sw.mu.Lock()
+	defer sw.mu.Unlock()
+	return ix.applyLocked(sw, symbol, start, value, e)
 }
 
 // applyLocked stores value (nil: deletes) as symbol's window at start,
-// whose entry is e, and hands the change to the feed. A value equal to the
-// one held changes nothing.
-func (ix *index) applyLocked(symbol string, start int64, value []byte, e entry) int {
-	sw := ix.symbols[symbol]
-	if sw == nil {
-		if value == nil {
-			return 0
-		}
-		sw = &symbolWindows{source: -1}
-		ix.symbols[symbol] = sw
-	}
+// whose entry is e, in sw (locked), and hands the change to the feed. A
+// value equal to the one held changes nothing.
+func (ix *index) applyLocked(sw *symbolWindows, symbol string, start int64, value []byte, e entry) int {
 	i, found := sw.find(start)
 	if found && value != nil && sw.sorted[i] == e && (!e.wholeValue() || sw.whole[start] == string(value)) {
 		return 0
@@ -160,9 +179,6 @@ func (ix *index) applyLocked(symbol string, start int64, value []byte, e entry) 
 		ch.Window = ch.Prev
 		sw.sorted = slices.Delete(sw.sorted, i, i+1)
 		sw.keep(start, nil, false)
-		if len(sw.sorted) == 0 {
-			delete(ix.symbols, symbol)
-		}
 		added = -1
 	case value == nil:
 		return 0
@@ -195,12 +211,12 @@ func (ix *index) Value(key string) []byte {
 	if err != nil {
 		return nil
 	}
-	ix.mu.RLock()
-	defer ix.mu.RUnlock()
-	sw := ix.symbols[symbol]
+	sw := ix.symbol(symbol, false)
 	if sw == nil {
 		return nil
 	}
+	sw.mu.RLock()
+	defer sw.mu.RUnlock()
 	if i, found := sw.find(start); found {
 		return sw.value(symbol, i)
 	}
@@ -209,12 +225,12 @@ func (ix *index) Value(key string) []byte {
 
 // windows returns symbol's windows with start in [from, to], newest first.
 func (ix *index) windows(symbol string, from, to int64) []Window {
-	ix.mu.RLock()
-	defer ix.mu.RUnlock()
-	sw := ix.symbols[symbol]
+	sw := ix.symbol(symbol, false)
 	if sw == nil {
 		return nil
 	}
+	sw.mu.RLock()
+	defer sw.mu.RUnlock()
 	lo := sort.Search(len(sw.sorted), func(i int) bool { return sw.sorted[i].start >= from })
 	hi := sort.Search(len(sw.sorted), func(i int) bool { return sw.sorted[i].start > to })
 	out := make([]Window, hi-lo)
@@ -228,14 +244,14 @@ func (ix *index) windows(symbol string, from, to int64) []Window {
 // encoding it once per change of the symbol's windows: a symbol that is
 // read more often than it changes is served without encoding.
 func (ix *index) answer(symbol string) ([]byte, error) {
-	ix.mu.RLock()
-	sw := ix.symbols[symbol]
+	sw := ix.symbol(symbol, false)
 	var body []byte
 	var version uint64
 	if sw != nil {
+		sw.mu.RLock()
 		body, version = sw.body, sw.version
+		sw.mu.RUnlock()
 	}
-	ix.mu.RUnlock()
 	if body != nil {
 		return body, nil
 	}
@@ -248,11 +264,13 @@ func (ix *index) answer(symbol string) ([]byte, error) {
 		return nil, err
 	}
 	b = append(b, '\n')
-	ix.mu.Lock()
-	if cur := ix.symbols[symbol]; cur != nil && cur == sw && cur.version == version {
-		cur.body = b // still current: no update since version was read
+	if sw != nil {
+		sw.mu.Lock()
+		if sw.version == version {
+			sw.body = b // still current: no update since version was read
+		}
+		sw.mu.Unlock()
 	}
-	ix.mu.Unlock()
 	return b, nil
 }
 
@@ -260,8 +278,12 @@ func (ix *index) answer(symbol string) ([]byte, error) {
 func (ix *index) symbolNames() []string {
 	ix.mu.RLock()
 	names := make([]string, 0, len(ix.symbols))
-	for s := range ix.symbols {
-		names = append(names, s)
+	for s, sw := range ix.symbols {
+		sw.mu.RLock()
+		if len(sw.sorted) > 0 {
+			names = append(names, s)
+		}
+		sw.mu.RUnlock()
 	}
 	ix.mu.RUnlock()
 	slices.Sort(names)

@@ -13,7 +13,7 @@ import (
 // What the fused count (processor.FusedCount) does with the index: it
 // keeps its windows here rather than in a table of its own, so a worker
 // holds each window once (processor.WindowStore). Each of these runs
-// under the index's lock, and the count writes the window's changelog
+// under the symbol's lock, and the count writes the window's changelog
 // record inside it, so the records of one window are produced in the
 // order the index changed.
 
@@ -24,19 +24,18 @@ func (ix *index) Update(key string, fn func(held []byte) []byte) error {
 	if err != nil {
 		return err
 	}
-	ix.mu.Lock()
-	defer ix.mu.Unlock()
+	sw := ix.symbol(symbol, true)
+	sw.mu.Lock()
+	defer sw.mu.Unlock()
 	var held []byte
-	if sw := ix.symbols[symbol]; sw != nil {
-		if i, found := sw.find(start); found {
-			held = sw.value(symbol, i)
-		}
+	if i, found := sw.find(start); found {
+		held = sw.value(symbol, i)
 	}
 	next := fn(held)
 	if next == nil {
 		return nil
 	}
-	if added := ix.applyLocked(symbol, start, next, newEntry(symbol, start, next)); added != 0 && ix.counted != nil {
+	if added := ix.applyLocked(sw, symbol, start, next, newEntry(symbol, start, next)); added != 0 && ix.counted != nil {
 		ix.counted(key, added)
 	}
 	return nil
@@ -48,23 +47,27 @@ func (ix *index) EachSymbol(fn func(symbol string, source int32, newest int64)) 
 	ix.mu.RLock()
 	defer ix.mu.RUnlock()
 	for s, sw := range ix.symbols {
-		fn(s, sw.source, sw.sorted[len(sw.sorted)-1].start)
+		sw.mu.RLock()
+		if n := len(sw.sorted); n > 0 {
+			fn(s, sw.source, sw.sorted[n-1].start)
+		}
+		sw.mu.RUnlock()
 	}
 }
 
 // Expire removes symbol's windows that start before before, calling gone
 // with each one's key as it goes.
 func (ix *index) Expire(symbol string, before int64, gone func(key string)) {
-	ix.mu.Lock()
-	defer ix.mu.Unlock()
-	for {
-		sw := ix.symbols[symbol]
-		if sw == nil || sw.sorted[0].start >= before {
-			return
-		}
+	sw := ix.symbol(symbol, false)
+	if sw == nil {
+		return
+	}
+	sw.mu.Lock()
+	defer sw.mu.Unlock()
+	for len(sw.sorted) > 0 && sw.sorted[0].start < before {
 		key := settlement.WindowKey(symbol, sw.sorted[0].start)
 		gone(key)
-		if ix.applyLocked(symbol, sw.sorted[0].start, nil, entry{}) != 0 && ix.counted != nil {
+		if ix.applyLocked(sw, symbol, sw.sorted[0].start, nil, entry{}) != 0 && ix.counted != nil {
 			ix.counted(key, -1)
 		}
 	}

@@ -1,7 +1,10 @@
 package store
 
 import (
+	"hash/fnv"
 	"testing"
+
+	"github.com/lovoo/goka/storage"
 )
 
 // mapCopy is a Copy over a map.
@@ -72,5 +75,36 @@ func must(t *testing.T, err error) {
 	t.Helper()
 	if err != nil {
 		t.Fatal(err)
+	}
+}
+
+// Keyed reports each partition's offset and counts the entries a copy
+// adds itself in the partition its key hashes to, as goka partitions.
+func TestKeyedOffsetsAndOwnEntries(t *testing.T) {
+	k := NewKeyed(mapCopy{}, fnv.New32a)
+	build := k.Builder()
+	parts := make([]storage.Storage, 3)
+	for p := range parts {
+		parts[p], _ = build("t", int32(p))
+	}
+	if err := parts[1].SetOffset(41); err != nil {
+		t.Fatal(err)
+	}
+	if got := k.Offsets(); got[0] != -1 || got[1] != 41 || got[2] != -1 || len(got) != 3 {
+		t.Errorf("offsets %v, want 1 at 41 and the others at -1", got)
+	}
+	h := fnv.New32a()
+	h.Write([]byte("ZVV@60000"))
+	sum := int32(h.Sum32())
+	if sum < 0 {
+		sum = -sum
+	}
+	want := sum % 3
+	k.Counted("ZVV@60000", 1)
+	for p, s := range parts {
+		n := s.(interface{ Len() int }).Len()
+		if (int32(p) == want) != (n == 1) || n > 1 {
+			t.Errorf("partition %d holds %d entries; the key hashes to %d", p, n, want)
+		}
 	}
 }
