@@ -3,6 +3,8 @@ package integration
 import (
 	"encoding/json"
 	"fmt"
+	"os"
+	"strings"
 	"testing"
 	"time"
 
@@ -17,18 +19,48 @@ import (
 // worker; every window's counts must equal a ground truth computed here
 // from the values, by the README's rules.
 func TestMarketDrainExact(t *testing.T) {
+	for _, count := range []string{"hop", "fused"} {
+		t.Run(count, func(t *testing.T) {
+			c := newCluster(t)
+			m := datagen.MarketOptions{Symbols: 300, Users: 3000, Skew: 1.1, Span: 30 * time.Minute,
+				Malformed: 0.02, Unknown: 0.02, LateAge: time.Hour}
+			w := newMarketWorkload(t, 11, m, 20_000)
+			c.createTopic(t, "stocktrade", 200, nil)
+			c.createTopic(t, "users", 6, map[string]*string{"cleanup.policy": ptrTo("compact")})
+			c.produce(t, w.Users...)
+			c.produce(t, w.Trades...)
+			p := c.startWorker(t, t.TempDir(), "TRADEFLOW_FLAG_RATE=0", "TRADEFLOW_PARTITIONS=200", "TRADEFLOW_COUNT="+count)
+			took := awaitCounts(t, p.HTTP, w.Truth, 3*time.Minute, w.symbols...)
+			t.Logf("%s count: %d trades (%d valid) over %d symbols and %d windows counted exactly %v after the worker was ready",
+				count, len(w.Trades), w.Valid, len(w.symbols), len(w.Truth), took.Round(time.Millisecond))
+		})
+	}
+}
+
+// A worker started with the fused count beside one counting with the
+// count group stops, naming the setting, instead of counting the same
+// windows beside it.
+func TestFusedCountRefusesBesideTheCountGroup(t *testing.T) {
 	c := newCluster(t)
-	m := datagen.MarketOptions{Symbols: 300, Users: 3000, Skew: 1.1, Span: 30 * time.Minute,
-		Malformed: 0.02, Unknown: 0.02, LateAge: time.Hour}
-	w := newMarketWorkload(t, 11, m, 20_000)
-	c.createTopic(t, "stocktrade", 200, nil)
-	c.createTopic(t, "users", 6, map[string]*string{"cleanup.policy": ptrTo("compact")})
-	c.produce(t, w.Users...)
-	c.produce(t, w.Trades...)
-	p := c.startWorker(t, t.TempDir(), "TRADEFLOW_FLAG_RATE=0", "TRADEFLOW_PARTITIONS=200")
-	took := awaitCounts(t, p.HTTP, w.Truth, 3*time.Minute, w.symbols...)
-	t.Logf("%d trades (%d valid) over %d symbols and %d windows counted exactly %v after the worker was ready",
-		len(w.Trades), w.Valid, len(w.symbols), len(w.Truth), took.Round(time.Millisecond))
+	hop := c.startWorker(t, t.TempDir(), "TRADEFLOW_COUNT=hop")
+	fused := c.launchWorker(t, t.TempDir(), "TRADEFLOW_COUNT=fused")
+	select {
+	case err := <-fused.done:
+		fused.done <- err
+		if err == nil {
+			t.Fatal("the fused worker exited 0 beside a hop worker; want a failure")
+		}
+	case <-time.After(90 * time.Second):
+		t.Fatal("the fused worker still runs 90s after starting beside a hop worker")
+	}
+	log, err := os.ReadFile(fused.log)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !strings.Contains(string(log), "TRADEFLOW_COUNT=hop are running") {
+		t.Errorf("the fused worker's log does not say why it stopped:\n%s", log)
+	}
+	hop.mustRun()
 }
 
 // marketWorkload is a market-profile workload and its ground truth.

@@ -41,6 +41,7 @@ type Worker struct {
 	every  time.Duration
 	lag    *telemetry.Lag
 	admin  *kgo.Client // the lag's offsets
+	fused  bool        // the settle group counts (TRADEFLOW_COUNT=fused)
 	tables *telemetry.Tables
 }
 
@@ -77,6 +78,7 @@ func New(o Options) (*Worker, error) {
 	}
 	var fused processor.WindowStore
 	if o.Count == CountFused {
+		w.fused = true
 		w.Counts.SetEndOffsets(w.countEndOffsets, o.Log)
 		fused = w.Counts
 	}
@@ -123,9 +125,15 @@ func (w *Worker) clusterID(ctx context.Context) string {
 }
 
 // countEndOffsets are the count table's end offsets, per partition (the
-// fused count waits for the view to reach them).
+// fused count waits for the view to reach them at every rebalance of the
+// settle group). It fails while the count group has members
+// (countGroupEmpty).
 func (w *Worker) countEndOffsets(ctx context.Context) (map[int32]int64, error) {
-	ends, err := kadm.NewClient(w.admin).ListEndOffsets(ctx, string(processor.CountTable))
+	if err := w.countGroupEmpty(ctx); err != nil {
+		return nil, err
+	}
+	adm := kadm.NewClient(w.admin)
+	ends, err := adm.ListEndOffsets(ctx, string(processor.CountTable))
 	if err != nil {
 		return nil, err
 	}
@@ -138,6 +146,20 @@ func (w *Worker) countEndOffsets(ctx context.Context) (map[int32]int64, error) {
 		return nil, fmt.Errorf("topic %s has no partitions", processor.CountTable)
 	}
 	return out, nil
+}
+
+// countGroupEmpty fails while the count group has members: workers
+// counting with the count group (hop) would count the same windows beside
+// the fused count, so a worker started fused among them stops instead.
+func (w *Worker) countGroupEmpty(ctx context.Context) error {
+	groups, err := kadm.NewClient(w.admin).DescribeGroups(ctx, string(processor.CountGroup))
+	if err != nil {
+		return fmt.Errorf("describe group %s: %w", processor.CountGroup, err)
+	}
+	if g, ok := groups[string(processor.CountGroup)]; ok && g.Err == nil && len(g.Members) > 0 {
+		return fmt.Errorf("group %s has %d members: workers with TRADEFLOW_COUNT=hop are running, and the fused count cannot count beside them; stop them first, or set TRADEFLOW_COUNT=hop here", processor.CountGroup, len(g.Members))
+	}
+	return nil
 }
 
 // countTopic is the count table topic's partitions and replication factor,
@@ -200,6 +222,14 @@ func (w *Worker) Handler() http.Handler { return w.API.Handler() }
 // when the worker is ready.
 func (w *Worker) Run(ctx context.Context) error {
 	defer w.admin.Close()
+	if w.fused {
+		cctx, cancel := context.WithTimeout(ctx, connectCheckWithin)
+		err := w.countGroupEmpty(cctx)
+		cancel()
+		if err != nil {
+			return err
+		}
+	}
 	g, ctx := errgroup.WithContext(ctx)
 	g.Go(func() error { return w.Pipeline.Run(ctx) })
 	g.Go(func() error {
