@@ -51,7 +51,7 @@ test-kafka:
 # machine, with no failing input (go.dev/issue/75804, fixed in Go 1.27); a
 # count has no deadline to race.
 FUZZTIME ?= 50000x
-FUZZ_PACKAGES := ./settlement/ ./internal/compact/ ./views/ksql/
+FUZZ_PACKAGES := ./settlement/ ./internal/compact/ ./internal/ledger/ ./views/ksql/
 fuzz:
 	@for p in $(FUZZ_PACKAGES); do \
 	  for f in $$($(GO) test -list '^Fuzz' $$p | grep '^Fuzz'); do \

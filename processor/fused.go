@@ -76,22 +76,16 @@ func (c *Counter) countFused(ctx goka.Context, symbol string, ts int64, d settle
 	start := settlement.WindowStart(ts)
 	key := settlement.WindowKey(symbol, start)
 	err := c.Store.Update(key, func(held []byte) []byte {
-		w := &pb.WindowCounts{Symbol: symbol, WindowStart: start}
-		if held != nil {
-			if err := proto.Unmarshal(held, w); err != nil {
-				ctx.Fail(fmt.Errorf("count: window %s held a value that does not decode: %w", key, err))
-			}
+		// Nearly every value is of the shape ApplyEncoded takes; the
+		// others (gaps, several source partitions) are decoded.
+		b, counted, ok := ledger.ApplyEncoded(held, symbol, start, d, id.Partition, id.Offset, gen)
+		if !ok {
+			b, counted = c.applyDecoded(ctx, key, held, symbol, start, d, id, gen)
 		}
-		counted, _ := ledger.Apply(w, d, id.Partition, id.Offset, nil)
 		if !counted {
 			// A replay; written again unchanged in case its first
 			// write was lost (see Counter.count).
 			c.Metrics.Duplicates.Inc()
-		}
-		w.Generation = gen
-		b, err := proto.MarshalOptions{Deterministic: true}.Marshal(w)
-		if err != nil {
-			ctx.Fail(fmt.Errorf("count: encode window %s: %w", key, err))
 		}
 		if counted && sampled(id.Offset) {
 			ctx.Emit(goka.Stream(CountTable), key, b, goka.WithCtxEmitHeaders(goka.Headers{
@@ -106,6 +100,24 @@ func (c *Counter) countFused(ctx goka.Context, symbol string, ts int64, d settle
 	}
 	c.Metrics.countEvents.advance(ts)
 	c.touch(id.Partition, gen, key)
+}
+
+// applyDecoded is ApplyEncoded for a value of any shape: decoded, applied
+// and encoded again.
+func (c *Counter) applyDecoded(ctx goka.Context, key string, held []byte, symbol string, start int64, d settlement.Disposition, id settlement.TradeID, gen int32) ([]byte, bool) {
+	w := &pb.WindowCounts{Symbol: symbol, WindowStart: start}
+	if held != nil {
+		if err := (proto.UnmarshalOptions{Merge: true}).Unmarshal(held, w); err != nil {
+			ctx.Fail(fmt.Errorf("count: window %s held a value that does not decode: %w", key, err))
+		}
+	}
+	counted, _ := ledger.Apply(w, d, id.Partition, id.Offset, nil)
+	w.Generation = gen
+	b, err := proto.MarshalOptions{Deterministic: true}.Marshal(w)
+	if err != nil {
+		ctx.Fail(fmt.Errorf("count: encode window %s: %w", key, err))
+	}
+	return b, counted
 }
 
 // caughtUpIn reports whether partition's windows were caught up with the
