@@ -9,7 +9,7 @@ import (
 // WindowCounts' and SourceOffset's field numbers (proto/state.proto).
 const (
 	fieldSymbol, fieldStart, fieldCompleted, fieldApplied, fieldGeneration protowire.Number = 1, 2, 3, 7, 8
-	fieldPartition, fieldOffset, fieldGaps                                   protowire.Number = 1, 2, 3
+	fieldPartition, fieldOffset, fieldGaps                                 protowire.Number = 1, 2, 3
 )
 
 // ApplyEncoded is Apply (with no predecessor: the fused count has no
