@@ -119,8 +119,78 @@ func userFrom(fields fields) (u User, err error) {
 // cache, not state: any parser decodes any record the same.
 var parsers fastjson.ParserPool
 
-// fields are a JSON object's fields, keyed by lower-case name.
-type fields map[string]*fastjson.Value
+// fields are a JSON object's fields as they came, a handful, so looked up
+// by scanning: no map and no lower-cased copy of each name per record.
+// Names match as strings.ToLower makes them equal.
+type fields []field
+
+type field struct {
+	name []byte // as in the value, valid while the parser is
+	v    *fastjson.Value
+}
+
+// get is the field whose name is name (lower case) in any case.
+func (f fields) get(name string) (*fastjson.Value, bool) {
+	for _, x := range f {
+		if sameName(x.name, name) {
+			return x.v, true
+		}
+	}
+	return nil, false
+}
+
+// sameName reports whether strings.ToLower(a) == b, for b in lower case,
+// without a copy when a is ASCII.
+func sameName(a []byte, b string) bool {
+	if !isASCII(a) {
+		return strings.ToLower(string(a)) == b
+	}
+	if len(a) != len(b) {
+		return false
+	}
+	for i, c := range a {
+		if 'A' <= c && c <= 'Z' {
+			c += 'a' - 'A'
+		}
+		if c != b[i] {
+			return false
+		}
+	}
+	return true
+}
+
+// sameNames reports whether strings.ToLower makes a and b equal, without
+// copies when both are ASCII.
+func sameNames(a, b []byte) bool {
+	if !isASCII(a) || !isASCII(b) {
+		return strings.ToLower(string(a)) == strings.ToLower(string(b))
+	}
+	if len(a) != len(b) {
+		return false
+	}
+	for i := range a {
+		x, y := a[i], b[i]
+		if 'A' <= x && x <= 'Z' {
+			x += 'a' - 'A'
+		}
+		if 'A' <= y && y <= 'Z' {
+			y += 'a' - 'A'
+		}
+		if x != y {
+			return false
+		}
+	}
+	return true
+}
+
+func isASCII(b []byte) bool {
+	for _, c := range b {
+		if c >= utf8.RuneSelf {
+			return false
+		}
+	}
+	return true
+}
 
 // parseObject parses value as one JSON object and calls use with its
 // fields; the fields are valid only during use. Duplicate names (in any
@@ -163,17 +233,18 @@ func parseObject(value []byte, use func(fields) error) error {
 		}
 		return invalid("value is not a JSON object but a JSON %s", kind(v.Type()))
 	}
-	f := make(fields, 8)
-	var dup *string
+	f := make(fields, 0, 8)
+	dup, duplicated := "", false
 	o.Visit(func(key []byte, v *fastjson.Value) {
-		lk := strings.ToLower(string(key))
-		if _, seen := f[lk]; seen && dup == nil {
-			dup = &lk
+		for _, x := range f {
+			if !duplicated && sameNames(x.name, key) {
+				dup, duplicated = strings.ToLower(string(key)), true
+			}
 		}
-		f[lk] = v
+		f = append(f, field{key, v})
 	})
-	if dup != nil {
-		return invalid("field %s appears more than once", *dup)
+	if duplicated {
+		return invalid("field %s appears more than once", dup)
 	}
 	return use(f)
 }
@@ -245,7 +316,7 @@ func kind(t fastjson.Type) string {
 }
 
 func present(f fields, name string) (*fastjson.Value, bool) {
-	v, ok := f[name]
+	v, ok := f.get(name)
 	if !ok || v.Type() == fastjson.TypeNull {
 		return nil, false
 	}
