@@ -69,7 +69,8 @@ type Options struct {
 	HTTPBacklog     int64            // trades drained before wrk starts, so queries find windows
 	FanoutClients   int              // change-stream clients of the fanout scenario
 	Scenarios       []string         // which scenarios run
-	CPUProfile      string           // file for a CPU profile of the drain scenario; empty = none
+	CPUProfile      string           // file for a CPU profile of the drain scenario (and of the kstreams scenario's first tradeflow drain); empty = none
+	Trace           string           // file for an execution trace of the same; empty = none
 	RestoreProfile  string           // file for a CPU profile of the restore scenario (worker start to ready); empty = none
 	BrokerInMemory  bool             // the embedded broker keeps its log in memory, not in a temp dir as `run` does under its data dir
 	Store           store.Kind       // where the workers keep their tables

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"os"
 	"runtime/pprof"
+	"runtime/trace"
 	"time"
 )
 
@@ -40,7 +41,11 @@ func (b *bench) runDrain(ctx context.Context, name string, partitions int32, pro
 	if res.Produce, err = c.produceBacklog(ctx, g, b.o.Trades); err != nil {
 		return err
 	}
-	stopProfile, err := startProfile(profile)
+	tracePath := ""
+	if name == Drain {
+		tracePath = b.o.Trace
+	}
+	stopProfile, err := startProfile(profile, tracePath)
 	if err != nil {
 		return err
 	}
@@ -70,18 +75,38 @@ func (b *bench) runDrain(ctx context.Context, name string, partitions int32, pro
 	return nil
 }
 
-// startProfile starts a CPU profile into path; empty path: none.
-func startProfile(path string) (stop func() error, err error) {
-	if path == "" {
-		return func() error { return nil }, nil
+// startProfile starts a CPU profile into path and an execution trace
+// (go tool trace) into tracePath; empty: none.
+func startProfile(path, tracePath string) (stop func() error, err error) {
+	stops := []func() error{}
+	stopAll := func() error {
+		var errs []error
+		for _, s := range stops {
+			errs = append(errs, s())
+		}
+		return errors.Join(errs...)
 	}
-	f, err := os.Create(path)
-	if err != nil {
-		return nil, fmt.Errorf("cpu profile: %w", err)
+	if path != "" {
+		f, err := os.Create(path)
+		if err != nil {
+			return nil, fmt.Errorf("cpu profile: %w", err)
+		}
+		if err := pprof.StartCPUProfile(f); err != nil {
+			f.Close()
+			return nil, fmt.Errorf("cpu profile: %w", err)
+		}
+		stops = append(stops, func() error { pprof.StopCPUProfile(); return f.Close() })
 	}
-	if err := pprof.StartCPUProfile(f); err != nil {
-		f.Close()
-		return nil, fmt.Errorf("cpu profile: %w", err)
+	if tracePath != "" {
+		f, err := os.Create(tracePath)
+		if err != nil {
+			return nil, errors.Join(fmt.Errorf("trace: %w", err), stopAll())
+		}
+		if err := trace.Start(f); err != nil {
+			f.Close()
+			return nil, errors.Join(fmt.Errorf("trace: %w", err), stopAll())
+		}
+		stops = append(stops, func() error { trace.Stop(); return f.Close() })
 	}
-	return func() error { pprof.StopCPUProfile(); return f.Close() }, nil
+	return stopAll, nil
 }

@@ -143,15 +143,24 @@ func (b *bench) tradeflowDrain(ctx context.Context, c *cluster, i int) (sideRun,
 	}
 	mon := startMonitor()
 	defer mon.close()
-	r, err := c.startWorker(fmt.Sprintf("drain-%d", i))
+	profile, tracePath := "", ""
+	if i == 1 { // the first run's, with -cpuprofile and -trace
+		profile, tracePath = b.o.CPUProfile, b.o.Trace
+	}
+	stopProfile, err := startProfile(profile, tracePath)
 	if err != nil {
 		return sideRun{}, err
+	}
+	r, err := c.startWorker(fmt.Sprintf("drain-%d", i))
+	if err != nil {
+		return sideRun{}, errors.Join(err, stopProfile())
 	}
 	ready, err := r.waitReady(ctx)
 	var res sideRun
 	if err == nil {
 		res.Elapsed, res.First, err = r.waitVisibleFirst(ctx, b.o.Trades, b.symbols())
 	}
+	err = errors.Join(err, stopProfile())
 	u := mon.finish()
 	if err = errors.Join(err, r.stop()); err != nil {
 		return res, err

@@ -80,7 +80,7 @@ func (b *bench) runRestore(ctx context.Context) error {
 		return err
 	}
 	before := settledMemory()
-	stopProfile, err := startProfile(b.o.RestoreProfile)
+	stopProfile, err := startProfile(b.o.RestoreProfile, "")
 	if err != nil {
 		return err
 	}
