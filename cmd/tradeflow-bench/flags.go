@@ -45,6 +45,7 @@ func options(cfg settings, log *slog.Logger, args []string) (o bench.Options, he
 	kjvm := fs.String("kstreams-jvm", strings.Join(o.KStreamsJVM, " "), "java options of the peer, space-separated")
 	kargs := fs.String("kstreams-args", strings.Join(o.KStreamsArgs, " "), "the peer's own options, space-separated (see interop/kstreams/README.md)")
 	fs.IntVar(&o.Runs, "runs", o.Runs, "runs of each side in the kstreams scenario")
+	fs.BoolVar(&o.KStreamsSettlements, "kstreams-settlements", o.KStreamsSettlements, "the peer writes UserTrade and TradeSettlement records per trade, as tradeflow does (false: counts only)")
 	profile := fs.String("profile", "quickstart", "trades of every scenario: quickstart (Datagen's 7 symbols, 9 users) or market (the market options; drain, drain-large, copy and restore)")
 	m := datagen.DefaultMarket()
 	m.AddFlags(fs)

@@ -84,12 +84,15 @@ type Options struct {
 	KStreamsJar  string   // the peer's runnable jar
 	KStreamsJVM  []string // java options before -jar
 	KStreamsArgs []string // the peer's options after those the scenario sets
-	Runs         int      // runs of each side in the kstreams scenario
-	ClientID     string
-	Rules        settlement.Rules
-	Policy       settlement.Policy
-	Log          *slog.Logger // the workers' log
-	Out          io.Writer    // where figures go
+	// KStreamsSettlements makes the peer write user_trades and
+	// trade-settlements equivalents too, as tradeflow does.
+	KStreamsSettlements bool
+	Runs                int // runs of each side in the kstreams scenario
+	ClientID            string
+	Rules               settlement.Rules
+	Policy              settlement.Policy
+	Log                 *slog.Logger // the workers' log
+	Out                 io.Writer    // where figures go
 }
 
 // DefaultOptions are the settings.
@@ -105,7 +108,7 @@ func DefaultOptions() Options {
 		Policy: settlement.Policy{Grace: time.Hour, Retention: 24 * time.Hour},
 		// interop/kstreams/README.md's settings for this 2-core machine.
 		KStreamsJar: "interop/kstreams/target/lib/kstreams.jar", KStreamsJVM: []string{"-Xmx1g"},
-		KStreamsArgs: []string{"--threads", "2", "--commit-interval-ms", "100"}, Runs: 2,
+		KStreamsArgs: []string{"--threads", "2", "--commit-interval-ms", "100"}, KStreamsSettlements: true, Runs: 2,
 	}
 }
 

@@ -70,6 +70,11 @@ func (b *bench) peerArgs(appID string) []string {
 		"--flag-rate", strconv.FormatFloat(o.Rules.FlagRate, 'f', -1, 64),
 		"--grace-seconds", strconv.FormatInt(int64(o.Policy.Grace/time.Second), 10),
 	}
+	if o.KStreamsSettlements {
+		// The same work per trade as tradeflow: user_trades and
+		// trade-settlements written too.
+		args = append(args, "--settlement-topics", appID)
+	}
 	return append(args, o.KStreamsArgs...)
 }
 
@@ -84,6 +89,11 @@ func (b *bench) runKStreams(ctx context.Context) error {
 	defer c.close()
 	b.printf("%-11s broker %s, Kafka %s (guessed from ApiVersions); stocktrade and users recreated with %d partitions, replication 1\n",
 		KStreams, strings.Join(b.o.Kafka, ","), c.brokerVersions(ctx), b.o.Partitions)
+	if b.o.KStreamsSettlements {
+		b.printf("%-11s the peer writes UserTrade and TradeSettlement records per trade as tradeflow does (--settlement-topics; -kstreams-settlements=false: counts only)\n", KStreams)
+	} else {
+		b.printf("%-11s the peer writes counts only, not user_trades and trade-settlements as tradeflow does (-kstreams-settlements=false)\n", KStreams)
+	}
 	if err := c.recreateInputs(ctx, peerPrefix); err != nil {
 		return err
 	}
@@ -212,6 +222,11 @@ func (b *bench) peerDrain(ctx context.Context, c *cluster, appID string, i int, 
 	if n := pc.sum(); n != b.o.Trades {
 		return res, fmt.Errorf("its output %s counts %d trades, %d produced", out, n, b.o.Trades)
 	}
+	if b.o.KStreamsSettlements {
+		if err := c.holdsRecords(ctx, b.o.Trades, appID+"-user_trades", appID+"-trade-settlements"); err != nil {
+			return res, err
+		}
+	}
 	b.printf("%-11s Kafka Streams drain %d: %d trades in %v = %.0f trades/s (JVM start to the group committed the end of stocktrade, polled every %v; output sums to %d; first count in its output after %v: %.0f trades/s from there); peak RSS %s (the JVM's VmHWM; its own figure %s MiB), peak heap %d MiB, CPU %.2f cores (to caught up); summary: %s\n",
 		KStreams, i, b.o.Trades, res.Elapsed.Round(time.Millisecond), float64(b.o.Trades)/res.Elapsed.Seconds(), visibleEvery,
 		pc.sum(), res.First.Round(time.Millisecond), res.steady(b.o.Trades), mib(res.PeakRSS), sum.kv["peak_rss_mb"], res.Heap, res.Cores, sum.raw)
@@ -335,4 +350,28 @@ func (b *bench) printPeerSummary(r *peerResult) {
 	line("drain peak RSS", median(r.TFDrain, rss), median(r.KSDrain, rss), "MiB", "lower")
 	line("latency p50", median(r.TFLat, p50), median(r.KSLat, p50), "ms", "lower")
 	line("latency p99", median(r.TFLat, p99), median(r.KSLat, p99), "ms", "lower")
+}
+
+// holdsRecords checks that each topic holds n records (its partitions'
+// end offsets summed: topics written once, never compacted).
+func (c *cluster) holdsRecords(ctx context.Context, n int64, topics ...string) error {
+	ends, err := c.adm.ListEndOffsets(ctx, topics...)
+	if err == nil {
+		err = ends.Error()
+	}
+	if err != nil {
+		return err
+	}
+	for _, t := range topics {
+		var got int64
+		ends.Each(func(o kadm.ListedOffset) {
+			if o.Topic == t {
+				got += o.Offset
+			}
+		})
+		if got != n {
+			return fmt.Errorf("%s holds %d records, want one per trade (%d)", t, got, n)
+		}
+	}
+	return nil
 }

@@ -34,7 +34,7 @@ import org.apache.kafka.streams.errors.StreamsUncaughtExceptionHandler;
  *
  * <pre>
  * Main [--bootstrap-servers 127.0.0.1:29092] [--application-id tradeflow-kstreams-peer]
- *      [--output-topic kstreams-counts] [--threshold 100000] [--flag-rate 0.30]
+ *      [--output-topic kstreams-counts] [--settlement-topics PREFIX] [--threshold 100000] [--flag-rate 0.30]
  *      [--grace-seconds 3600] [--threads 2] [--commit-interval-ms 100] [--eos]
  *      [--state-dir DIR] [--until-idle SECONDS] [--config streams.key=value]...
  * </pre>
@@ -49,6 +49,7 @@ public final class Main {
     String appId = "tradeflow-kstreams-peer";
     TradeflowTopology.Options d = TradeflowTopology.Options.defaults();
     String output = d.outputTopic();
+    String settlementTopics = d.settlementTopics();
     long threshold = d.threshold();
     double flagRate = d.flagRate();
     long graceSeconds = d.grace().toSeconds();
@@ -70,6 +71,7 @@ public final class Main {
         case "--bootstrap-servers" -> bootstrap = v;
         case "--application-id" -> appId = v;
         case "--output-topic" -> output = v;
+        case "--settlement-topics" -> settlementTopics = v;
         case "--threshold" -> threshold = Long.parseLong(v);
         case "--flag-rate" -> flagRate = Double.parseDouble(v);
         case "--grace-seconds" -> graceSeconds = Long.parseLong(v);
@@ -88,7 +90,7 @@ public final class Main {
     if (!(flagRate >= 0 && flagRate <= 1)) usage("--flag-rate must be in 0..1");
 
     Admin admin = Admin.create(Map.of(AdminClientConfig.BOOTSTRAP_SERVERS_CONFIG, bootstrap));
-    prepareTopics(admin, output);
+    prepareTopics(admin, output, settlementTopics);
 
     boolean tempState = stateDir == null;
     if (tempState) stateDir = Files.createTempDirectory("tradeflow-kstreams-").toString();
@@ -114,7 +116,7 @@ public final class Main {
     TradeflowTopology.Stats stats = new TradeflowTopology.Stats();
     var options =
         new TradeflowTopology.Options(
-            output, threshold, flagRate, Duration.ofSeconds(graceSeconds));
+            output, threshold, flagRate, Duration.ofSeconds(graceSeconds), settlementTopics);
     KafkaStreams streams = new KafkaStreams(TradeflowTopology.build(options, stats, p), p);
     streams.setUncaughtExceptionHandler(
         e -> StreamsUncaughtExceptionHandler.StreamThreadExceptionResponse.SHUTDOWN_CLIENT);
@@ -172,23 +174,36 @@ public final class Main {
     }
   }
 
-  /** Fails if an input topic is missing; creates the output topic (1 partition) if missing. */
-  private static void prepareTopics(Admin admin, String output) throws Exception {
+  /**
+   * Fails if an input topic is missing; creates the output topic (1 partition) if missing, and
+   * with settlementTopics the two settlement topics (as many partitions as stocktrade).
+   */
+  private static void prepareTopics(Admin admin, String output, String settlementTopics)
+      throws Exception {
+    int partitions = 1;
     for (String t : List.of(TradeflowTopology.STOCKTRADE, TradeflowTopology.USERS)) {
       try {
-        admin.describeTopics(List.of(t)).allTopicNames().get();
+        var d = admin.describeTopics(List.of(t)).allTopicNames().get().get(t);
+        if (t.equals(TradeflowTopology.STOCKTRADE)) partitions = d.partitions().size();
       } catch (ExecutionException e) {
         if (!(e.getCause() instanceof UnknownTopicOrPartitionException)) throw e;
         System.err.println("kstreams: input topic " + t + " does not exist; create it first");
         System.exit(2);
       }
     }
-    try {
-      admin.createTopics(List.of(new NewTopic(output, Optional.of(1), Optional.empty())))
-          .all()
-          .get();
-    } catch (ExecutionException e) {
-      if (!(e.getCause() instanceof TopicExistsException)) throw e;
+    List<NewTopic> topics = new java.util.ArrayList<>();
+    topics.add(new NewTopic(output, Optional.of(1), Optional.empty()));
+    if (!settlementTopics.isEmpty()) {
+      for (String t : List.of("-user_trades", "-trade-settlements")) {
+        topics.add(new NewTopic(settlementTopics + t, Optional.of(partitions), Optional.empty()));
+      }
+    }
+    for (NewTopic t : topics) {
+      try {
+        admin.createTopics(List.of(t)).all().get();
+      } catch (ExecutionException e) {
+        if (!(e.getCause() instanceof TopicExistsException)) throw e;
+      }
     }
   }
 
@@ -262,7 +277,7 @@ public final class Main {
   private static void usage(String why) {
     System.err.println("kstreams: " + why);
     System.err.println(
-        "usage: Main [--bootstrap-servers H:P] [--application-id ID] [--output-topic T]"
+        "usage: Main [--bootstrap-servers H:P] [--application-id ID] [--output-topic T] [--settlement-topics PREFIX]"
             + " [--threshold N] [--flag-rate R] [--grace-seconds N] [--threads N]"
             + " [--commit-interval-ms N] [--eos] [--state-dir DIR] [--until-idle SECONDS]"
             + " [--config key=value]...");

@@ -53,6 +53,14 @@ public final class TradeflowTopology {
   /** Disposition -> the name of its windowed count store (the original ksqlDB tables). */
   public static final Map<String, String> TABLES = new LinkedHashMap<>();
 
+  /** The reason each disposition's TradeSettlement gives (DESIGN: the Lambda's). */
+  static final Map<String, String> REASONS =
+      Map.of(
+          Rules.REJECTED, "No user account specified",
+          Rules.PENDING, "Large trade",
+          Rules.FLAGGED, "This trade looks sus",
+          Rules.COMPLETED, "Within same day limit");
+
   static {
     TABLES.put(Rules.COMPLETED, "COMPLETED_PER_MINUTE");
     TABLES.put(Rules.PENDING, "PENDING_PER_MINUTE");
@@ -60,9 +68,16 @@ public final class TradeflowTopology {
     TABLES.put(Rules.REJECTED, "REJECTED_PER_MINUTE");
   }
 
-  public record Options(String outputTopic, long threshold, double flagRate, Duration grace) {
+  /**
+   * settlementTopics, when not empty, is the prefix of two more outputs the peer then writes, as
+   * tradeflow writes user_trades and trade-settlements: PREFIX-user_trades (UserTrade, key
+   * userid) and PREFIX-trade-settlements (TradeSettlement, key symbol), so that it does the same
+   * work per trade.
+   */
+  public record Options(
+      String outputTopic, long threshold, double flagRate, Duration grace, String settlementTopics) {
     public static Options defaults() {
-      return new Options("kstreams-counts", 100_000, 0.30, Duration.ofHours(1));
+      return new Options("kstreams-counts", 100_000, 0.30, Duration.ofHours(1), "");
     }
   }
 
@@ -86,8 +101,16 @@ public final class TradeflowTopology {
     }
   }
 
-  /** A settled trade: what the counts need of a TradeSettlement. */
-  public record Settled(String symbol, String disposition) {}
+  /**
+   * A settled trade: what the counts need of a TradeSettlement; with --settlement-topics also the
+   * encoded UserTrade (key userid) and TradeSettlement, else null.
+   */
+  public record Settled(
+      String symbol, String disposition, String userid, byte[] userTrade, byte[] settlement) {
+    Settled(String symbol, String disposition) {
+      this(symbol, disposition, null, null, null);
+    }
+  }
 
   /** "disposition TAB symbol" in UTF-8 (a disposition has no tab); only the re-key topic uses it. */
   static final Serde<Settled> SETTLED_SERDE =
@@ -128,6 +151,19 @@ public final class TradeflowTopology {
     // Counts are per the value's symbol, as in tradeflow. stocktrade is keyed by symbol, so
     // normally nothing is re-keyed; a record whose key is not its symbol goes through a
     // repartition topic.
+    if (!o.settlementTopics().isEmpty()) {
+      settled
+          .map((key, s) -> KeyValue.pair(utf8(s.userid()), s.userTrade()))
+          .to(
+              o.settlementTopics() + "-user_trades",
+              Produced.with(Serdes.Bytes(), Serdes.ByteArray()));
+      settled
+          .mapValues(Settled::settlement)
+          .to(
+              o.settlementTopics() + "-trade-settlements",
+              Produced.with(Serdes.Bytes(), Serdes.ByteArray()));
+    }
+
     KStream<Bytes, Settled> bySymbol =
         settled
             .filter((key, s) -> keyIsSymbol(key, s))
@@ -271,7 +307,19 @@ public final class TradeflowTopology {
       RecordMetadata m = ctx.recordMetadata().orElseThrow();
       boolean sampled = Rules.secSampled(m.topic(), m.partition(), m.offset(), o.flagRate());
       String d = Rules.disposition(t, userKnown, o.threshold(), sampled);
-      ctx.forward(r.withValue(new Settled(t.symbol(), d)));
+      if (o.settlementTopics().isEmpty()) {
+        ctx.forward(r.withValue(new Settled(t.symbol(), d)));
+        return;
+      }
+      String region = userKnown ? users.get(utf8(t.userid())) : "";
+      ctx.forward(
+          r.withValue(
+              new Settled(
+                  t.symbol(),
+                  d,
+                  t.userid(),
+                  Wire.userTrade(t, region, r.timestamp(), m.partition(), m.offset()),
+                  Wire.settlement(t, d, REASONS.get(d), r.timestamp(), m.partition(), m.offset()))));
     }
   }
 }
