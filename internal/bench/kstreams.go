@@ -129,7 +129,7 @@ func (b *bench) runKStreams(ctx context.Context) error {
 		}
 		res.KSDrain = append(res.KSDrain, ks)
 	}
-	for i := 1; i <= b.o.Runs; i++ {
+	for i := 1; i <= b.o.Runs && b.o.Market == nil; i++ {
 		tf, err := b.tradeflowLatency(ctx, c, i)
 		if err != nil {
 			return fmt.Errorf("tradeflow latency %d: %w", i, err)
@@ -348,6 +348,10 @@ func (b *bench) printPeerSummary(r *peerResult) {
 	line("drain throughput", r.rate(r.TFDrain), r.rate(r.KSDrain), "trades/s", "higher")
 	line("steady-state throughput", r.steady(r.TFDrain), r.steady(r.KSDrain), "trades/s", "higher")
 	line("drain peak RSS", median(r.TFDrain, rss), median(r.KSDrain, rss), "MiB", "lower")
+	if len(r.TFLat) == 0 || len(r.KSLat) == 0 {
+		b.printf("            latency not run (the market profile runs the drains only)\n")
+		return
+	}
 	line("latency p50", median(r.TFLat, p50), median(r.KSLat, p50), "ms", "lower")
 	line("latency p99", median(r.TFLat, p99), median(r.KSLat, p99), "ms", "lower")
 }
