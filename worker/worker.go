@@ -5,6 +5,7 @@ package worker
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"log/slog"
 	"net/http"
@@ -14,6 +15,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus/collectors"
 	"github.com/prometheus/client_golang/prometheus/promauto"
 	"github.com/twmb/franz-go/pkg/kadm"
+	"github.com/twmb/franz-go/pkg/kerr"
 	"github.com/twmb/franz-go/pkg/kgo"
 	"golang.org/x/sync/errgroup"
 
@@ -151,13 +153,46 @@ func (w *Worker) countEndOffsets(ctx context.Context) (map[int32]int64, error) {
 // countGroupEmpty fails while the count group has members: workers
 // counting with the count group (hop) would count the same windows beside
 // the fused count, so a worker started fused among them stops instead.
+// Errors a broker may answer for a while (no coordinator yet on a new
+// cluster, one loading) are retried for up to groupCheckWithin; a group
+// this worker may not describe has no members it could see.
 func (w *Worker) countGroupEmpty(ctx context.Context) error {
+	ctx, cancel := context.WithTimeout(ctx, groupCheckWithin)
+	defer cancel()
+	for {
+		err := w.countGroupMembers(ctx)
+		if err == nil || errors.Is(err, errCountGroupBusy) {
+			return err
+		}
+		select {
+		case <-ctx.Done():
+			return fmt.Errorf("%w (retried for up to %v)", err, groupCheckWithin)
+		case <-time.After(250 * time.Millisecond):
+		}
+	}
+}
+
+// groupCheckWithin bounds countGroupEmpty's retries.
+const groupCheckWithin = 30 * time.Second
+
+var errCountGroupBusy = errors.New("workers with TRADEFLOW_COUNT=hop are running, and the fused count cannot count beside them; stop them first, or set TRADEFLOW_COUNT=hop here")
+
+// countGroupMembers is one look at the count group: errCountGroupBusy
+// (wrapped) when it has members, another error when the brokers did not
+// say.
+func (w *Worker) countGroupMembers(ctx context.Context) error {
 	groups, err := kadm.NewClient(w.admin).DescribeGroups(ctx, string(processor.CountGroup))
 	if err != nil {
 		return fmt.Errorf("describe group %s: %w", processor.CountGroup, err)
 	}
-	if g, ok := groups[string(processor.CountGroup)]; ok && g.Err == nil && len(g.Members) > 0 {
-		return fmt.Errorf("group %s has %d members: workers with TRADEFLOW_COUNT=hop are running, and the fused count cannot count beside them; stop them first, or set TRADEFLOW_COUNT=hop here", processor.CountGroup, len(g.Members))
+	g, ok := groups[string(processor.CountGroup)]
+	switch {
+	case !ok:
+		return nil
+	case g.Err != nil && kerr.IsRetriable(g.Err):
+		return fmt.Errorf("describe group %s: %w", processor.CountGroup, g.Err)
+	case g.Err == nil && len(g.Members) > 0:
+		return fmt.Errorf("group %s has %d members: %w", processor.CountGroup, len(g.Members), errCountGroupBusy)
 	}
 	return nil
 }
@@ -223,10 +258,7 @@ func (w *Worker) Handler() http.Handler { return w.API.Handler() }
 func (w *Worker) Run(ctx context.Context) error {
 	defer w.admin.Close()
 	if w.fused {
-		cctx, cancel := context.WithTimeout(ctx, connectCheckWithin)
-		err := w.countGroupEmpty(cctx)
-		cancel()
-		if err != nil {
+		if err := w.countGroupEmpty(ctx); err != nil {
 			return err
 		}
 	}
