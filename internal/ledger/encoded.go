@@ -3,13 +3,14 @@ package ledger
 import (
 	"google.golang.org/protobuf/encoding/protowire"
 
+	"github.com/tradeflow/tradeflow/internal/compact"
 	"github.com/tradeflow/tradeflow/settlement"
 )
 
 // WindowCounts' and SourceOffset's field numbers (proto/state.proto).
 const (
-	fieldSymbol, fieldStart, fieldCompleted, fieldApplied, fieldGeneration protowire.Number = 1, 2, 3, 7, 8
-	fieldPartition, fieldOffset, fieldGaps                                 protowire.Number = 1, 2, 3
+	fieldApplied, fieldGeneration protowire.Number = 7, 8
+	fieldPartition, fieldOffset   protowire.Number = 1, 2
 )
 
 // ApplyEncoded is Apply (with no predecessor: the fused count has no
@@ -22,53 +23,20 @@ const (
 // when held is of another shape (another partition's trades, gaps, fields
 // out of order): the caller then decodes it and calls Apply.
 func ApplyEncoded(held []byte, symbol string, start int64, d settlement.Disposition, partition int32, offset int64, generation int32) (next []byte, counted, ok bool) {
-	var counts [4]uint64
+	var counts [4]int64
 	high := int64(-1)
 	if held != nil {
-		var last protowire.Number
-		seenApplied := false
-		for b := held; len(b) > 0; {
-			num, typ, n := protowire.ConsumeTag(b)
-			if n < 0 || num <= last {
-				return nil, false, false
-			}
-			last = num
-			b = b[n:]
-			switch {
-			case num == fieldSymbol && typ == protowire.BytesType:
-				s, m := protowire.ConsumeBytes(b)
-				if m < 0 || string(s) != symbol {
-					return nil, false, false
-				}
-				b = b[m:]
-			case num == fieldApplied && typ == protowire.BytesType:
-				s, m := protowire.ConsumeBytes(b)
-				if m < 0 {
-					return nil, false, false
-				}
-				p, o, fine := sourceOffset(s)
-				if !fine || p != partition {
-					return nil, false, false
-				}
-				high, seenApplied, b = o, true, b[m:]
-			case num >= fieldStart && num <= fieldGeneration && num != fieldApplied && typ == protowire.VarintType:
-				x, m := protowire.ConsumeVarint(b)
-				if m < 0 {
-					return nil, false, false
-				}
-				switch {
-				case num == fieldStart && int64(x) != start:
-					return nil, false, false
-				case num >= fieldCompleted && num < fieldApplied:
-					counts[num-fieldCompleted] = x
-				}
-				b = b[m:]
-			default:
-				return nil, false, false
-			}
+		v, parsed := compact.Parse(symbol, start, held)
+		if !parsed {
+			return nil, false, false
 		}
-		if !seenApplied && counts != [4]uint64{} {
-			return nil, false, false // counts without offsets: not the fused count's
+		counts = v.Counts
+		p, o, seen, fine := tail(v.Tail)
+		if !fine || (seen && p != partition) || (!seen && counts != [4]int64{}) {
+			return nil, false, false // gaps, another partition, or counts without offsets
+		}
+		if seen {
+			high = o
 		}
 	}
 	if offset > high {
@@ -76,21 +44,8 @@ func ApplyEncoded(held []byte, symbol string, start int64, d settlement.Disposit
 		high = offset
 		counts[dispositionIndex(d)]++
 	}
-	b := make([]byte, 0, 2+len(symbol)+11+4*6+2+11+6+6)
-	if symbol != "" {
-		b = protowire.AppendTag(b, fieldSymbol, protowire.BytesType)
-		b = protowire.AppendString(b, symbol)
-	}
-	if start != 0 {
-		b = protowire.AppendTag(b, fieldStart, protowire.VarintType)
-		b = protowire.AppendVarint(b, uint64(start))
-	}
-	for i, c := range counts {
-		if c != 0 {
-			b = protowire.AppendTag(b, fieldCompleted+protowire.Number(i), protowire.VarintType)
-			b = protowire.AppendVarint(b, c)
-		}
-	}
+	var buf [2 + 2 + 11 + 11 + 6]byte
+	t := buf[:0]
 	var entry [2 + 11 + 11]byte
 	e := entry[:0]
 	if partition != 0 {
@@ -101,13 +56,47 @@ func ApplyEncoded(held []byte, symbol string, start int64, d settlement.Disposit
 		e = protowire.AppendTag(e, fieldOffset, protowire.VarintType)
 		e = protowire.AppendVarint(e, uint64(high))
 	}
-	b = protowire.AppendTag(b, fieldApplied, protowire.BytesType)
-	b = protowire.AppendBytes(b, e)
+	t = protowire.AppendTag(t, fieldApplied, protowire.BytesType)
+	t = protowire.AppendBytes(t, e)
 	if generation != 0 {
-		b = protowire.AppendTag(b, fieldGeneration, protowire.VarintType)
-		b = protowire.AppendVarint(b, uint64(generation))
+		t = protowire.AppendTag(t, fieldGeneration, protowire.VarintType)
+		t = protowire.AppendVarint(t, uint64(generation))
 	}
-	return b, counted, true
+	return compact.JoinCounts(symbol, start, counts, t), counted, true
+}
+
+// tail reads a value's tail (compact.Value.Tail): at most one applied
+// entry, of a partition and an offset with no gaps, then the generation.
+// seen is false when there is no applied entry; fine is false for any
+// other shape.
+func tail(b []byte) (partition int32, offset int64, seen, fine bool) {
+	for len(b) > 0 {
+		num, typ, n := protowire.ConsumeTag(b)
+		if n < 0 {
+			return 0, 0, false, false
+		}
+		b = b[n:]
+		switch {
+		case num == fieldApplied && typ == protowire.BytesType && !seen:
+			s, m := protowire.ConsumeBytes(b)
+			if m < 0 {
+				return 0, 0, false, false
+			}
+			if partition, offset, fine = sourceOffset(s); !fine {
+				return 0, 0, false, false
+			}
+			seen, b = true, b[m:]
+		case num == fieldGeneration && typ == protowire.VarintType:
+			m := protowire.ConsumeFieldValue(num, typ, b)
+			if m < 0 || len(b[m:]) > 0 {
+				return 0, 0, false, false
+			}
+			b = b[m:]
+		default:
+			return 0, 0, false, false
+		}
+	}
+	return partition, offset, seen, true
 }
 
 // sourceOffset reads a SourceOffset of a partition and an offset, no
