@@ -98,10 +98,10 @@ func TestChaos(t *testing.T) {
 		t.Fatalf("TRADEFLOW_CHAOS_BROKER_SIGNAL=%q: want TERM or KILL", sig)
 	}
 	// TRADEFLOW_CHAOS_COUNT=fused or hop: where the workers count
-	// (TRADEFLOW_COUNT); hop by default, as tradeflow.
+	// (TRADEFLOW_COUNT); fused by default, as tradeflow.
 	switch plan.count = os.Getenv("TRADEFLOW_CHAOS_COUNT"); plan.count {
 	case "":
-		plan.count = "hop"
+		plan.count = "fused"
 	case "fused", "hop":
 	default:
 		t.Fatalf("TRADEFLOW_CHAOS_COUNT=%q: want fused or hop", plan.count)

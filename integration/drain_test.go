@@ -45,7 +45,7 @@ func TestDrainWorkers(t *testing.T) {
 // drainShape is what TestDrainWorkers drains, from TRADEFLOW_DRAIN_TRADES,
 // _PROFILE (market or quickstart), _PARTITIONS and _WORKERS (comma lists:
 // one run per pair), _SYMBOLS, _SKEW (0: even), _USERS, _SPAN and _COUNT
-// (the workers' TRADEFLOW_COUNT, hop by default).
+// (the workers' TRADEFLOW_COUNT, fused by default, as tradeflow).
 type drainShape struct {
 	Count      string
 	Trades     int
@@ -56,7 +56,7 @@ type drainShape struct {
 }
 
 func drainShapeFromEnv(getenv func(string) string) (drainShape, error) {
-	s := drainShape{Count: "hop", Trades: 1_000_000, Profile: "market", Market: datagen.DefaultMarket(), Partitions: []int{6, 1000}, Workers: []int{1, 2}}
+	s := drainShape{Count: "fused", Trades: 1_000_000, Profile: "market", Market: datagen.DefaultMarket(), Partitions: []int{6, 1000}, Workers: []int{1, 2}}
 	s.Market.Malformed = 0.01
 	ints := func(name string, into *[]int) error {
 		v := getenv(name)

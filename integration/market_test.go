@@ -63,6 +63,35 @@ func TestFusedCountRefusesBesideTheCountGroup(t *testing.T) {
 	hop.mustRun()
 }
 
+// A worker started with the fused count while the windows topic holds
+// records the count group has not counted (hop workers stopped before
+// they caught up) stops, naming the setting, instead of leaving them
+// uncounted.
+func TestFusedCountRefusesACountGroupBacklog(t *testing.T) {
+	c := newCluster(t)
+	c.createTopic(t, "tradeflow-windows", 6, nil)
+	c.produce(t, &kgo.Record{Topic: "tradeflow-windows", Key: []byte("ZVV@0"), Value: []byte{}})
+	w := c.launchWorker(t, t.TempDir(), "TRADEFLOW_COUNT=fused")
+	select {
+	case err := <-w.done:
+		w.done <- err
+		if err == nil {
+			t.Fatal("the fused worker exited 0 with a count group backlog; want a failure")
+		}
+	case <-time.After(90 * time.Second):
+		t.Fatal("the fused worker still runs 90s after starting with a count group backlog")
+	}
+	log, err := os.ReadFile(w.log)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, want := range []string{"has 1 records of tradeflow-windows in 1 partitions left to count", "run with TRADEFLOW_COUNT=hop until it has"} {
+		if !strings.Contains(string(log), want) {
+			t.Errorf("the fused worker's log does not say %q:\n%s", want, log)
+		}
+	}
+}
+
 // marketWorkload is a market-profile workload and its ground truth.
 type marketWorkload struct {
 	workload

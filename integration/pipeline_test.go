@@ -30,14 +30,16 @@ func pipelineExact(t *testing.T, p producer) {
 	half := len(w.Trades) / 2
 	p.write(t, c, w.Trades[:half])
 
-	// One writer's run keeps state in LevelDB, so its restart on the same
-	// data dir resumes from files rather than rebuilding in memory.
-	store := "TRADEFLOW_STATE_STORE=memory"
+	// One writer's run counts with the count group and keeps its table in
+	// LevelDB, so its restart on the same data dir resumes from files
+	// rather than rebuilding in memory; the others count fused (the
+	// default).
+	env := []string{"TRADEFLOW_FLAG_RATE=0", "TRADEFLOW_STATE_STORE=memory"}
 	if p.name == "kgo" {
-		store = "TRADEFLOW_STATE_STORE=leveldb"
+		env = []string{"TRADEFLOW_FLAG_RATE=0", "TRADEFLOW_STATE_STORE=leveldb", "TRADEFLOW_COUNT=hop"}
 	}
 	dir := t.TempDir()
-	wk := c.startWorker(t, dir, "TRADEFLOW_FLAG_RATE=0", store)
+	wk := c.startWorker(t, dir, env...)
 	p.write(t, c, w.Trades[half:])
 	took := awaitCounts(t, wk.HTTP, w.Truth, 90*time.Second)
 	t.Logf("%d trades (%d valid, %d malformed) in %d windows: counts exact %v after the last write",
@@ -73,7 +75,7 @@ func pipelineExact(t *testing.T, p producer) {
 	}
 
 	wk.stop()
-	again := c.startWorker(t, dir, "TRADEFLOW_FLAG_RATE=0", store)
+	again := c.startWorker(t, dir, env...)
 	awaitCounts(t, again.HTTP, w.Truth, 30*time.Second)
 	again.stop()
 	fresh := c.startWorker(t, t.TempDir(), "TRADEFLOW_FLAG_RATE=0")

@@ -41,7 +41,8 @@ func rollingRestart(t *testing.T, static bool) {
 	c.produce(t, w.Trades...)
 	dirs := []string{t.TempDir(), t.TempDir(), t.TempDir()}
 	env := func(i int) []string {
-		e := []string{"TRADEFLOW_FLAG_RATE=0", "TRADEFLOW_STATE_STORE=leveldb"}
+		// The Kubernetes base's: the count group's table in LevelDB.
+		e := []string{"TRADEFLOW_FLAG_RATE=0", "TRADEFLOW_STATE_STORE=leveldb", "TRADEFLOW_COUNT=hop"}
 		if static {
 			e = append(e, fmt.Sprintf("TRADEFLOW_GROUP_INSTANCE_ID=tradeflow-%d", i))
 		}

@@ -32,7 +32,8 @@ func TestScaleOut(t *testing.T) {
 	half := len(w.Trades) / 2
 	c.produce(t, w.Trades[:half]...)
 
-	env := []string{"TRADEFLOW_FLAG_RATE=0", fmt.Sprintf("TRADEFLOW_PARTITIONS=%d", partitions)}
+	// The count group's three groups, as measured in BENCHMARKS.md.
+	env := []string{"TRADEFLOW_FLAG_RATE=0", "TRADEFLOW_COUNT=hop", fmt.Sprintf("TRADEFLOW_PARTITIONS=%d", partitions)}
 	began := time.Now()
 	workers := []*proc{c.startWorker(t, t.TempDir(), env...)}
 	t.Logf("1 worker: ready after %v", time.Since(began).Round(10*time.Millisecond))

@@ -18,7 +18,8 @@ func TestStaticMembership(t *testing.T) {
 	half := len(w.Trades) / 2
 	c.produce(t, w.Trades[:half]...)
 	dir := t.TempDir()
-	env := []string{"TRADEFLOW_FLAG_RATE=0", "TRADEFLOW_STATE_STORE=leveldb", "TRADEFLOW_GROUP_INSTANCE_ID=tradeflow-0"}
+	// The Kubernetes base's: the count group's table in LevelDB.
+	env := []string{"TRADEFLOW_FLAG_RATE=0", "TRADEFLOW_STATE_STORE=leveldb", "TRADEFLOW_COUNT=hop", "TRADEFLOW_GROUP_INSTANCE_ID=tradeflow-0"}
 	wk := c.startWorker(t, dir, env...)
 
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)

@@ -421,8 +421,8 @@ func checkStateful(t *testing.T, o objects, env map[string]string) {
 	if !static {
 		t.Error("TRADEFLOW_GROUP_INSTANCE_ID is not the pod's name")
 	}
-	if env["TRADEFLOW_STATE_STORE"] != "leveldb" {
-		t.Errorf("TRADEFLOW_STATE_STORE %q; a persistent volume is for leveldb", env["TRADEFLOW_STATE_STORE"])
+	if env["TRADEFLOW_STATE_STORE"] != "leveldb" || env["TRADEFLOW_COUNT"] != "hop" {
+		t.Errorf("TRADEFLOW_STATE_STORE %q, TRADEFLOW_COUNT %q; a persistent volume is for the count group's table in leveldb", env["TRADEFLOW_STATE_STORE"], env["TRADEFLOW_COUNT"])
 	}
 	claims := map[string]bool{}
 	for _, pvc := range o.stateful.Spec.VolumeClaimTemplates {

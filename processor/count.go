@@ -38,6 +38,9 @@ type Counter struct {
 	// Store, when set, is where the fused count keeps its windows
 	// (fused.go); the count group keeps them in its table.
 	Store WindowStore
+	// Partitions is stocktrade's partition count, which the fused count
+	// places each symbol's home partition by (Counter.home).
+	Partitions int32
 	// now is the clock of takeovers; nil is time.Now.
 	now func() time.Time
 

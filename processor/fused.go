@@ -10,6 +10,7 @@ import (
 	"google.golang.org/protobuf/proto"
 
 	"github.com/tradeflow/tradeflow/internal/gokaext"
+	"github.com/tradeflow/tradeflow/internal/kafkahash"
 	"github.com/tradeflow/tradeflow/internal/ledger"
 	pb "github.com/tradeflow/tradeflow/proto"
 	"github.com/tradeflow/tradeflow/settlement"
@@ -37,8 +38,14 @@ import (
 //     this worker owns, through the index so that a window's records are
 //     produced in the order its value changed.
 //
-// It needs each symbol's trades in one stocktrade partition, as keyed by
-// symbol (a trade whose key is not its symbol is dead-lettered).
+// Each symbol is counted by one settle partition, its home: the
+// stocktrade partition its trades land in when keyed by symbol
+// (Counter.home). A trade keyed otherwise is settled where it lands, and
+// its settlement is re-keyed by symbol through the settle group's loop
+// stream (RekeyTopic) to the home partition, which counts it under its
+// stocktrade partition and offset with the window chain the hop's count
+// group uses (ledger.Apply with a predecessor): a replayed or lost loop
+// record is then told apart as a windows record is.
 
 // WindowStore is where the fused count keeps its windows: the count view's
 // index (views.Counts).
@@ -46,9 +53,8 @@ type WindowStore interface {
 	// Update runs fn, under the store's lock, with the changelog value held
 	// for key (nil when none), and stores what fn returns (nil: nothing).
 	Update(key string, fn func(held []byte) []byte) error
-	// EachSymbol calls fn with every symbol, the stocktrade partition its
-	// newest value names (-1: none) and its newest window start.
-	EachSymbol(fn func(symbol string, source int32, newest int64))
+	// EachSymbol calls fn with every symbol and its newest window start.
+	EachSymbol(fn func(symbol string, newest int64))
 	// Expire removes symbol's windows starting before before, calling gone
 	// with each key under the store's lock.
 	Expire(symbol string, before int64, gone func(key string))
@@ -57,18 +63,50 @@ type WindowStore interface {
 	CaughtUp(ctx context.Context) error
 }
 
+// home is the settle partition that counts symbol's windows: the
+// stocktrade partition of a record keyed by symbol.
+func (c *Counter) home(symbol string) int32 {
+	return kafkahash.Partition([]byte(symbol), c.Partitions)
+}
+
+// countRekeyed is the settle group's loop callback: a settlement re-keyed
+// to its symbol's home partition (Settler.settle), counted there.
+func (c *Counter) countRekeyed(ctx goka.Context, msg any) {
+	raw, _ := msg.([]byte)
+	v, err := settlementCodec().Decode(raw)
+	if err != nil {
+		deadLetter(ctx, c.Metrics, raw, err.Error())
+		return
+	}
+	s := v.(*pb.TradeSettlement)
+	if ctx.Key() != s.Symbol || c.home(s.Symbol) != ctx.Partition() {
+		deadLetter(ctx, c.Metrics, raw, fmt.Sprintf("re-keyed settlement of %q arrived keyed %q in partition %d, not its symbol's partition %d", s.Symbol, ctx.Key(), ctx.Partition(), c.home(s.Symbol)))
+		return
+	}
+	d, err := settlement.ParseDisposition(s.Disposition)
+	if err != nil {
+		deadLetter(ctx, c.Metrics, raw, err.Error())
+		return
+	}
+	c.countFused(ctx, s.Symbol, s.Timestamp, d, settlement.TradeID{Topic: string(TradesTopic), Partition: s.SourcePartition, Offset: s.SourceOffset}, s.WindowPrevOffset)
+}
+
 // countFused counts the settled trade id of symbol at event time ts with
 // disposition d into its window, and writes the window's value to the
-// count table's changelog.
-func (c *Counter) countFused(ctx goka.Context, symbol string, ts int64, d settlement.Disposition, id settlement.TradeID) {
+// count table's changelog. It runs in the goroutine of the symbol's home
+// partition (ctx's), whose stream time and catch-up it uses; id names the
+// trade in the dedup ledger, with prev its predecessor in the window's
+// chain when it was re-keyed (nil: counted where it was read).
+func (c *Counter) countFused(ctx goka.Context, symbol string, ts int64, d settlement.Disposition, id settlement.TradeID, prev *int64) {
 	gen := gokaext.SessionGeneration(ctx)
-	if !c.caughtUpIn(id.Partition, gen) {
+	home := ctx.Partition()
+	if !c.caughtUpIn(home, gen) {
 		if err := c.Store.CaughtUp(ctx.Context()); err != nil {
-			ctx.Fail(fmt.Errorf("count: read the count table up to its end before counting partition %d: %w", id.Partition, err))
+			ctx.Fail(fmt.Errorf("count: read the count table up to its end before counting partition %d: %w", home, err))
 		}
-		c.markCaughtUp(id.Partition, gen)
+		c.markCaughtUp(home, gen)
 	}
-	now := c.advance(id.Partition, ts)
+	now := c.advance(home, ts)
 	if c.Policy.Late(ts, now) {
 		c.Metrics.Late.Inc()
 		return
@@ -77,10 +115,14 @@ func (c *Counter) countFused(ctx goka.Context, symbol string, ts int64, d settle
 	key := settlement.WindowKey(symbol, start)
 	err := c.Store.Update(key, func(held []byte) []byte {
 		// Nearly every value is of the shape ApplyEncoded takes; the
-		// others (gaps, several source partitions) are decoded.
-		b, counted, ok := ledger.ApplyEncoded(held, symbol, start, d, id.Partition, id.Offset, gen)
+		// others (gaps, several source partitions, a chain) are decoded.
+		var b []byte
+		counted, ok := false, false
+		if prev == nil {
+			b, counted, ok = ledger.ApplyEncoded(held, symbol, start, d, id.Partition, id.Offset, gen)
+		}
 		if !ok {
-			b, counted = c.applyDecoded(ctx, key, held, symbol, start, d, id, gen)
+			b, counted = c.applyDecoded(ctx, key, held, symbol, start, d, id, prev, gen)
 		}
 		if !counted {
 			// A replay; written again unchanged in case its first
@@ -99,19 +141,24 @@ func (c *Counter) countFused(ctx goka.Context, symbol string, ts int64, d settle
 		ctx.Fail(fmt.Errorf("count: window %s: %w", key, err))
 	}
 	c.Metrics.countEvents.advance(ts)
-	c.touch(id.Partition, gen, key)
+	c.touch(home, gen, key)
 }
 
 // applyDecoded is ApplyEncoded for a value of any shape: decoded, applied
 // and encoded again.
-func (c *Counter) applyDecoded(ctx goka.Context, key string, held []byte, symbol string, start int64, d settlement.Disposition, id settlement.TradeID, gen int32) ([]byte, bool) {
+func (c *Counter) applyDecoded(ctx goka.Context, key string, held []byte, symbol string, start int64, d settlement.Disposition, id settlement.TradeID, prev *int64, gen int32) ([]byte, bool) {
 	w := &pb.WindowCounts{Symbol: symbol, WindowStart: start}
 	if held != nil {
 		if err := (proto.UnmarshalOptions{Merge: true}).Unmarshal(held, w); err != nil {
 			ctx.Fail(fmt.Errorf("count: window %s held a value that does not decode: %w", key, err))
 		}
 	}
-	counted, _ := ledger.Apply(w, d, id.Partition, id.Offset, nil)
+	counted, opened := ledger.Apply(w, d, id.Partition, id.Offset, prev)
+	if opened {
+		c.Metrics.Gaps.Inc()
+		c.Log.Warn("count: a re-keyed trade's predecessor in its window was not counted yet (its write was lost or is late); keeping its offset open so it is counted when it comes again",
+			"window", key, "source_partition", id.Partition, "source_offset", id.Offset, "predecessor", *prev)
+	}
 	w.Generation = gen
 	b, err := proto.MarshalOptions{Deterministic: true}.Marshal(w)
 	if err != nil {
@@ -172,10 +219,11 @@ func (c *Counter) expireFused(write func(key string, value []byte)) {
 	c.mu.Unlock()
 
 	mine := make(map[string]int32)
-	c.Store.EachSymbol(func(symbol string, source int32, newest int64) {
-		if _, ok := owned[source]; ok {
-			mine[symbol] = source
-			c.advance(source, newest) // a lower bound of the stream time after a restart
+	c.Store.EachSymbol(func(symbol string, newest int64) {
+		home := c.home(symbol)
+		if _, ok := owned[home]; ok {
+			mine[symbol] = home
+			c.advance(home, newest) // a lower bound of the stream time after a restart
 		}
 	})
 	for symbol, p := range mine {

@@ -11,7 +11,6 @@ import (
 	"github.com/lovoo/goka/tester"
 	"github.com/prometheus/client_golang/prometheus/testutil"
 
-	"github.com/tradeflow/tradeflow/internal/compact"
 	pb "github.com/tradeflow/tradeflow/proto"
 	"github.com/tradeflow/tradeflow/settlement"
 )
@@ -33,26 +32,18 @@ func (s *memStore) Update(key string, fn func([]byte) []byte) error {
 	return nil
 }
 
-func (s *memStore) EachSymbol(fn func(string, int32, int64)) {
+func (s *memStore) EachSymbol(fn func(string, int64)) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	type sym struct {
-		source int32
-		newest int64
-	}
-	syms := map[string]sym{}
-	for key, v := range s.values {
+	newest := map[string]int64{}
+	for key := range s.values {
 		symbol, start, _ := settlement.ParseWindowKey(key)
-		p, ok := compact.SourcePartition(v)
-		if !ok {
-			p = -1
-		}
-		if cur, seen := syms[symbol]; !seen || start > cur.newest {
-			syms[symbol] = sym{p, start}
+		if cur, seen := newest[symbol]; !seen || start > cur {
+			newest[symbol] = start
 		}
 	}
-	for symbol, x := range syms {
-		fn(symbol, x.source, x.newest)
+	for symbol, start := range newest {
+		fn(symbol, start)
 	}
 }
 
@@ -97,19 +88,25 @@ type fusedHarness struct {
 	store       *memStore
 	counter     *Counter
 	counts, dlq *tester.QueueTracker
+	loop        *tester.QueueTracker
 }
 
-func newFused(tb testing.TB) *fusedHarness {
+func newFused(tb testing.TB) *fusedHarness { return newFusedOn(tb, 1) }
+
+// newFusedOn is newFused with stocktrade in partitions partitions (the
+// tester runs partition 0 only).
+func newFusedOn(tb testing.TB, partitions int32) *fusedHarness {
 	tb.Helper()
 	tt := tester.New(tb)
 	m, _ := newMetrics(tb)
 	st := &memStore{values: map[string][]byte{}}
-	c := &Counter{Policy: testPolicy, Metrics: m, Log: quietLog(), Store: st, ExpireEvery: time.Minute}
+	c := &Counter{Policy: testPolicy, Metrics: m, Log: quietLog(), Store: st, ExpireEvery: time.Minute, Partitions: partitions}
 	s := NewSettler(settlement.Rules{LargeTrade: 100000, FlagRate: 0}, testUsers, testPolicy, m)
 	s.Count = c
 	runProcessor(tb, tt, s.Graph(), goka.WithNilHandling(goka.NilProcess))
 	return &fusedHarness{tt: tt, m: m, store: st, counter: c,
-		counts: tt.NewQueueTracker(string(CountTable)), dlq: tt.NewQueueTracker(string(DeadLetterTopic))}
+		counts: tt.NewQueueTracker(string(CountTable)), dlq: tt.NewQueueTracker(string(DeadLetterTopic)),
+		loop: tt.NewQueueTracker(string(RekeyTopic))}
 }
 
 var fusedKey = settlement.WindowKey("ZVZZT", eventTime.UnixMilli())
@@ -157,12 +154,72 @@ func TestFusedSkipsReplays(t *testing.T) {
 	}
 }
 
-func TestFusedRefusesAKeyThatIsNotTheSymbol(t *testing.T) {
+// A trade whose key is not its symbol, in the partition its symbol's home
+// is anyway, is counted there.
+func TestFusedCountsAnotherKeyInItsSymbolsPartition(t *testing.T) {
 	h := newFused(t)
-	v := tradeJSON("User_5", 10, 20)
-	h.tt.Consume(string(TradesTopic), "OTHER", v, tester.WithTime(eventTime))
-	checkDeadLetter(t, one(t, DeadLetterTopic, drain(h.dlq)), TradesTopic, "0", "OTHER", v, "is not the trade's symbol")
+	h.tt.Consume(string(TradesTopic), "OTHER", tradeJSON("User_5", 10, 20), tester.WithTime(eventTime))
+	got := decode(t, one(t, goka.Stream(CountTable), drain(h.counts)).value, &pb.WindowCounts{})
+	equalProto(t, "count value", got, &pb.WindowCounts{Symbol: "ZVZZT", WindowStart: eventTime.UnixMilli(), Completed: 1,
+		Applied: []*pb.SourceOffset{{Partition: 0, Offset: 0}}})
+	none(t, RekeyTopic, drain(h.loop))
+}
+
+// A trade whose symbol's home is another partition is re-keyed there by
+// the loop stream, as the windows record the count group would get; the
+// tester runs partition 0 only, so the loop record arrives in the wrong
+// partition and is dead-lettered, not counted.
+func TestFusedRekeysToTheSymbolsPartition(t *testing.T) {
+	h := newFusedOn(t, 2)
+	if h.counter.home("ZVZZT") != 1 {
+		t.Fatalf("ZVZZT's home of 2 partitions is %d; the test needs 1", h.counter.home("ZVZZT"))
+	}
+	h.tt.Consume(string(TradesTopic), "OTHER", tradeJSON("User_5", 10, 20), tester.WithTime(eventTime))
+	loop := one(t, RekeyTopic, drain(h.loop))
+	if loop.key != "ZVZZT" {
+		t.Errorf("loop record keyed %q, want the symbol", loop.key)
+	}
+	s := decode(t, loop.value, &pb.TradeSettlement{})
+	if s.Symbol != "ZVZZT" || s.SourcePartition != 0 || s.SourceOffset != 0 || s.Disposition != settlement.Completed.String() {
+		t.Errorf("loop record %v", s)
+	}
 	none(t, goka.Stream(CountTable), drain(h.counts))
+	checkDeadLetter(t, one(t, DeadLetterTopic, drain(h.dlq)), RekeyTopic, "0", "ZVZZT", loop.value, "not its symbol's partition 1")
+}
+
+// Re-keyed settlements are counted under their stocktrade partition and
+// offset, beside the trades counted where they were read: a replay is
+// skipped, and a predecessor not counted yet keeps its offset open.
+func TestFusedCountsRekeyedSettlements(t *testing.T) {
+	h := newFused(t)
+	rekeyed := func(offset int64, prev *int64) []byte {
+		b, err := settlementCodec().Encode(&pb.TradeSettlement{User: "User_5", Symbol: "ZVZZT", Amount: 200,
+			Disposition: settlement.Completed.String(), Timestamp: eventTime.UnixMilli(),
+			SourcePartition: 3, SourceOffset: offset, WindowPrevOffset: prev})
+		if err != nil {
+			t.Fatal(err)
+		}
+		return b
+	}
+	h.tt.Consume(string(TradesTopic), "ZVZZT", tradeJSON("User_5", 10, 20), tester.WithTime(eventTime))
+	h.tt.Consume(string(RekeyTopic), "ZVZZT", rekeyed(10, nil))
+	h.tt.Consume(string(RekeyTopic), "ZVZZT", rekeyed(10, nil)) // a replay
+	twelve := int64(12) // not counted yet
+	h.tt.Consume(string(RekeyTopic), "ZVZZT", rekeyed(14, &twelve))
+	recs := drain(h.counts)
+	if len(recs) != 4 {
+		t.Fatalf("count table got %d records, want 4", len(recs))
+	}
+	got := decode(t, recs[3].value, &pb.WindowCounts{})
+	equalProto(t, "count value", got, &pb.WindowCounts{Symbol: "ZVZZT", WindowStart: eventTime.UnixMilli(), Completed: 3,
+		Applied: []*pb.SourceOffset{{Partition: 0, Offset: 0}, {Partition: 3, Offset: 14, Gaps: []*pb.OffsetRange{{First: 11, Last: 12}}}}})
+	if d := testutil.ToFloat64(h.m.Duplicates); d != 1 {
+		t.Errorf("duplicates %v, want 1", d)
+	}
+	if g := testutil.ToFloat64(h.m.Gaps); g != 1 {
+		t.Errorf("gaps %v, want 1", g)
+	}
+	none(t, DeadLetterTopic, drain(h.dlq))
 }
 
 func TestFusedExpireAndRewrite(t *testing.T) {

@@ -41,6 +41,9 @@ type Options struct {
 	// count view's index): the settle group counts (fused.go) and there is
 	// no count group. Nil: the count group counts (TRADEFLOW_COUNT=hop).
 	Store WindowStore
+	// TradePartitions is stocktrade's partition count (Layout.Trades),
+	// which the fused count needs.
+	TradePartitions int32
 }
 
 func (o Options) validate() error {
@@ -56,6 +59,9 @@ func (o Options) validate() error {
 	}
 	if o.LateWrites < 0 {
 		errs = append(errs, fmt.Errorf("late-writes bound %v is negative", o.LateWrites))
+	}
+	if o.Store != nil && o.TradePartitions < 1 {
+		errs = append(errs, fmt.Errorf("the fused count needs stocktrade's partition count, not %d", o.TradePartitions))
 	}
 	errs = append(errs, o.Rules.Validate(), o.Policy.Validate())
 	return errors.Join(errs...)
@@ -93,7 +99,7 @@ func NewPipeline(o Options) (*Pipeline, error) {
 		return nil, fmt.Errorf("users view: %w", err)
 	}
 	p := &Pipeline{opts: o, users: users, counter: &Counter{Policy: o.Policy, Metrics: o.Metrics, Log: o.Log,
-		LateWrites: o.LateWrites, ExpireEvery: o.ExpireEvery, Store: o.Store}}
+		LateWrites: o.LateWrites, ExpireEvery: o.ExpireEvery, Store: o.Store, Partitions: o.TradePartitions}}
 	build := func(name string, graph *goka.GroupGraph, extra ...goka.ProcessorOption) (group, error) {
 		g := group{name: name, assigned: new(atomic.Bool), visits: gokaext.NewVisitGate()}
 		opts := append(o.Kit.ProcessorOptions(g.visits, string(CountTable)),

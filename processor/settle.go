@@ -48,12 +48,6 @@ func (s *Settler) settle(ctx goka.Context, msg any) {
 		deadLetter(ctx, s.Metrics, raw, err.Error())
 		return
 	}
-	if s.Count != nil && ctx.Key() != t.Symbol {
-		// The fused count needs all of a symbol's trades in one
-		// partition, which keying by symbol gives.
-		deadLetter(ctx, s.Metrics, raw, fmt.Sprintf("record key %q is not the trade's symbol %q (the fused count needs trades keyed by symbol)", ctx.Key(), t.Symbol))
-		return
-	}
 	ts := ctx.Timestamp().UnixMilli()
 	if ctx.Timestamp().IsZero() || ts < 0 {
 		deadLetter(ctx, s.Metrics, raw, "record has no timestamp (event time)")
@@ -83,8 +77,8 @@ func (s *Settler) settle(ctx goka.Context, msg any) {
 		SourcePartition: id.Partition, SourceOffset: id.Offset,
 	})
 	ctx.Emit(SettlementsTopic, t.Symbol, out)
-	if s.Count != nil {
-		s.Count.countFused(ctx, t.Symbol, ts, d, id)
+	if s.Count != nil && s.Count.home(t.Symbol) == id.Partition {
+		s.Count.countFused(ctx, t.Symbol, ts, d, id, nil)
 		return
 	}
 	start := settlement.WindowStart(ts)
@@ -96,6 +90,13 @@ func (s *Settler) settle(ctx goka.Context, msg any) {
 		copy(win, out)
 		win = protowire.AppendTag(win, windowPrevField, protowire.VarintType)
 		win = protowire.AppendVarint(win, uint64(prev))
+	}
+	if s.Count != nil {
+		// Its symbol is counted by another partition (the trade's key
+		// is not its symbol): re-keyed there, with its window chain, as
+		// the windows topic carries it to the count group.
+		ctx.Loopback(t.Symbol, win)
+		return
 	}
 	ctx.Emit(WindowsTopic, settlement.WindowKey(t.Symbol, start), win)
 }

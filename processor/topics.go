@@ -28,6 +28,7 @@ type Layout struct {
 	Trades  int32 // stocktrade
 	Users   int32 // users
 	Windows int32 // tradeflow-windows and the count table: follow stocktrade
+	Rekey   int32 // the settle group's loop stream: follows stocktrade
 }
 
 // EnsureTopics creates the topics tradeflow needs when they are missing and
@@ -35,8 +36,9 @@ type Layout struct {
 // partition count: the join looks users up in a local copy of the whole
 // table (goka Lookup, like a GlobalKTable), so no co-partitioning is needed.
 // The internal windows topic and the count table must have equal counts
-// (goka's group table is co-partitioned with its input); a mismatch is an
-// error naming both.
+// (goka's group table is co-partitioned with its input), and so must
+// stocktrade and the settle group's loop stream (the fused count's
+// re-keying); a mismatch is an error naming both.
 func EnsureTopics(admin sarama.ClusterAdmin, plan TopicPlan) (l Layout, err error) {
 	if plan.Partitions < 1 {
 		return Layout{}, fmt.Errorf("partitions %d: must be at least 1", plan.Partitions)
@@ -80,6 +82,13 @@ func EnsureTopics(admin sarama.ClusterAdmin, plan TopicPlan) (l Layout, err erro
 	}
 	if l.Windows, err = ensure(string(WindowsTopic), l.Trades, false); err != nil {
 		return l, err
+	}
+	if l.Rekey, err = ensure(string(RekeyTopic), l.Trades, false); err != nil {
+		return l, err
+	}
+	if l.Rekey != l.Trades {
+		return l, fmt.Errorf("topic %s has %d partitions but %s has %d: the settle group's loop stream must be co-partitioned with its input; delete %s when no worker runs (it holds only re-keyed trades in flight) or give it %d partitions",
+			RekeyTopic, l.Rekey, TradesTopic, l.Trades, RekeyTopic, l.Trades)
 	}
 	table, err := ensure(string(CountTable), l.Windows, true)
 	if err != nil {

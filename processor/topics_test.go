@@ -51,7 +51,7 @@ func (a *fakeAdmin) DescribeTopics(topics []string) ([]*sarama.TopicMetadata, er
 
 func TestEnsureTopics(t *testing.T) {
 	all := []string{string(TradesTopic), string(UsersTable), string(UserTradesTopic), string(SettlementsTopic),
-		string(DeadLetterTopic), string(WindowsTopic), string(CountTable)}
+		string(DeadLetterTopic), string(WindowsTopic), string(RekeyTopic), string(CountTable)}
 	cases := []struct {
 		name        string
 		existing    map[string]int32
@@ -60,14 +60,16 @@ func TestEnsureTopics(t *testing.T) {
 		wantCreated int
 		wantErr     string
 	}{
-		{"empty cluster", nil, TopicPlan{Partitions: 6, Replication: 1}, Layout{6, 6, 6}, 7, ""},
+		{"empty cluster", nil, TopicPlan{Partitions: 6, Replication: 1}, Layout{6, 6, 6, 6}, 8, ""},
 		{"existing stocktrade and users keep their counts", map[string]int32{"stocktrade": 12, "users": 3},
-			TopicPlan{Partitions: 6, Replication: 1}, Layout{12, 3, 12}, 5, ""},
+			TopicPlan{Partitions: 6, Replication: 1}, Layout{12, 3, 12, 12}, 6, ""},
 		{"everything exists", map[string]int32{"stocktrade": 4, "users": 4, "user_trades": 4, "trade-settlements": 4,
-			"tradeflow-dead-letters": 4, "tradeflow-windows": 4, "tradeflow-count-table": 4},
-			TopicPlan{Partitions: 6, Replication: 1}, Layout{4, 4, 4}, 0, ""},
+			"tradeflow-dead-letters": 4, "tradeflow-windows": 4, "tradeflow-settle-loop": 4, "tradeflow-count-table": 4},
+			TopicPlan{Partitions: 6, Replication: 1}, Layout{4, 4, 4, 4}, 0, ""},
 		{"count table not co-partitioned", map[string]int32{"tradeflow-windows": 6, "tradeflow-count-table": 3},
 			TopicPlan{Partitions: 6, Replication: 1}, Layout{}, 0, "tradeflow-count-table has 3 partitions but tradeflow-windows has 6"},
+		{"loop stream not co-partitioned", map[string]int32{"stocktrade": 6, "tradeflow-settle-loop": 12},
+			TopicPlan{Partitions: 6, Replication: 1}, Layout{}, 0, "tradeflow-settle-loop has 12 partitions but stocktrade has 6"},
 		{"no partitions", nil, TopicPlan{Partitions: 0}, Layout{}, 0, "partitions 0: must be at least 1"},
 	}
 	for _, tc := range cases {

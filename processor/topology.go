@@ -57,7 +57,13 @@ const (
 	// WindowsTopic is internal: trade-settlements re-keyed by symbol and
 	// window ("ZVV@1700000040000"), since goka only writes the key of the
 	// record it processes and the count table holds one entry per window.
-	WindowsTopic    goka.Stream = "tradeflow-windows"
+	WindowsTopic goka.Stream = "tradeflow-windows"
+	// RekeyTopic is internal to the fused count: the settle group's goka
+	// loop stream (ctx.Loopback), which carries the settlements of trades whose
+	// key is not their symbol, keyed by symbol, to the settle group's
+	// partition that counts the symbol (as Kafka Streams' repartition
+	// topics do). Co-partitioned with stocktrade.
+	RekeyTopic      goka.Stream = "tradeflow-settle-loop"
 	DeadLetterTopic goka.Stream = "tradeflow-dead-letters"
 
 	SettleGroup     goka.Group = "tradeflow-settle"
@@ -110,19 +116,22 @@ func Tables() [4]Table {
 // goka.Lookup edge (see UsersView).
 //
 // With the fused count (Settler.Count set) it writes the count table's
-// changelog itself instead of the windows topic (fused.go).
+// changelog itself instead of the windows topic, and reads back what it
+// re-keyed (fused.go).
 func (s *Settler) Graph() *goka.GroupGraph {
-	counts := goka.Output(WindowsTopic, settlementCodec())
-	if s.Count != nil {
-		counts = goka.Output(goka.Stream(CountTable), rawCodec{})
-	}
-	return goka.DefineGroup(SettleGroup,
+	edges := []goka.Edge{
 		goka.Input(TradesTopic, rawCodec{}, s.Metrics.instrument(SettleGroup, TradesTopic, s.settle)),
 		goka.Output(UserTradesTopic, userTradeCodec()),
 		goka.Output(SettlementsTopic, settlementCodec()),
-		counts,
 		goka.Output(DeadLetterTopic, rawCodec{}),
-	)
+	}
+	if s.Count == nil {
+		edges = append(edges, goka.Output(WindowsTopic, settlementCodec()))
+	} else {
+		edges = append(edges, goka.Output(goka.Stream(CountTable), rawCodec{}),
+			goka.Loop(rawCodec{}, s.Metrics.instrument(SettleGroup, RekeyTopic, s.Count.countRekeyed)))
+	}
+	return goka.DefineGroup(SettleGroup, edges...)
 }
 
 // Graph defines the count group: one table entry per symbol and window,

@@ -13,7 +13,6 @@ import (
 	"github.com/lovoo/goka"
 	"github.com/lovoo/goka/storage"
 
-	"github.com/tradeflow/tradeflow/internal/compact"
 	"github.com/tradeflow/tradeflow/processor"
 	"github.com/tradeflow/tradeflow/settlement"
 )
@@ -49,9 +48,6 @@ type symbolWindows struct {
 	whole   map[int64]string // by start: the values of entries kept whole (nil when none)
 	body    []byte           // the /v1/counts answer of all windows; nil when stale
 	version uint64           // counts the updates, so a body built from older windows is not kept
-	// source is the stocktrade partition the newest value names (the
-	// symbol's, as trades are keyed by symbol); -1 when none did.
-	source int32
 }
 
 // value is the changelog value of the window at i.
@@ -103,7 +99,7 @@ func (ix *index) symbol(symbol string, create bool) *symbolWindows {
 	ix.mu.Lock()
 	defer ix.mu.Unlock()
 	if sw = ix.symbols[symbol]; sw == nil {
-		sw = &symbolWindows{source: -1}
+		sw = &symbolWindows{}
 		ix.symbols[symbol] = sw
 	}
 	return sw
@@ -189,9 +185,6 @@ func (ix *index) applyLocked(sw *symbolWindows, symbol string, start int64, valu
 		} else {
 			sw.sorted = slices.Insert(sw.sorted, i, e)
 			added = 1
-		}
-		if p, ok := compact.SourcePartition(value); ok {
-			sw.source = p
 		}
 	}
 	sw.body = nil

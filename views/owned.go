@@ -41,15 +41,14 @@ func (ix *index) Update(key string, fn func(held []byte) []byte) error {
 	return nil
 }
 
-// EachSymbol calls fn with every symbol, the stocktrade partition its
-// newest value names (-1: none) and its newest window start.
-func (ix *index) EachSymbol(fn func(symbol string, source int32, newest int64)) {
+// EachSymbol calls fn with every symbol and its newest window start.
+func (ix *index) EachSymbol(fn func(symbol string, newest int64)) {
 	ix.mu.RLock()
 	defer ix.mu.RUnlock()
 	for s, sw := range ix.symbols {
 		sw.mu.RLock()
 		if n := len(sw.sorted); n > 0 {
-			fn(s, sw.source, sw.sorted[n-1].start)
+			fn(s, sw.sorted[n-1].start)
 		}
 		sw.mu.RUnlock()
 	}
@@ -133,7 +132,7 @@ func (w windows) Update(key string, fn func(held []byte) []byte) error {
 	return w.index.Update(key, fn)
 }
 
-func (w windows) EachSymbol(fn func(symbol string, source int32, newest int64)) {
+func (w windows) EachSymbol(fn func(symbol string, newest int64)) {
 	w.index.EachSymbol(fn)
 }
 

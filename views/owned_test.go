@@ -52,15 +52,15 @@ func TestIndexFusedUpdates(t *testing.T) {
 	if changes != 1 {
 		t.Errorf("%d changes published, want 1 (the update; not the no-op read-back)", changes)
 	}
-	var sources []int32
-	ix.EachSymbol(func(symbol string, source int32, newest int64) {
+	var symbols []string
+	ix.EachSymbol(func(symbol string, newest int64) {
 		if symbol != "ZVV" || newest != 60_000 {
-			t.Errorf("EachSymbol(%s, %d, %d)", symbol, source, newest)
+			t.Errorf("EachSymbol(%s, %d)", symbol, newest)
 		}
-		sources = append(sources, source)
+		symbols = append(symbols, symbol)
 	})
-	if !slices.Equal(sources, []int32{3}) {
-		t.Errorf("sources %v, want [3] (the partition the value names)", sources)
+	if !slices.Equal(symbols, []string{"ZVV"}) {
+		t.Errorf("symbols %v, want [ZVV]", symbols)
 	}
 	for _, start := range []int64{0, 120_000} {
 		ix.Apply(settlement.WindowKey("ZVV", start), encode(t, &pb.WindowCounts{Symbol: "ZVV", WindowStart: start, Completed: 1}))

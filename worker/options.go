@@ -146,7 +146,7 @@ func (o Options) Validate() error {
 	switch o.Count {
 	case CountFused:
 		if o.Store == store.KindLevelDB {
-			bad([]string{"Store", "Count"}, "the fused count keeps its windows in the count view's memory and has no table for LevelDB to hold; use the memory store, or count with the count group (hop)")
+			bad([]string{"Store", "Count"}, "the fused count (the default) keeps its windows in the count view's memory and has no table for LevelDB to hold; use the memory store, or count with the count group (hop), whose table LevelDB holds")
 		}
 	case CountHop:
 	default:

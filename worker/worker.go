@@ -5,7 +5,6 @@ package worker
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"log/slog"
 	"net/http"
@@ -15,7 +14,6 @@ import (
 	"github.com/prometheus/client_golang/prometheus/collectors"
 	"github.com/prometheus/client_golang/prometheus/promauto"
 	"github.com/twmb/franz-go/pkg/kadm"
-	"github.com/twmb/franz-go/pkg/kerr"
 	"github.com/twmb/franz-go/pkg/kgo"
 	"golang.org/x/sync/errgroup"
 
@@ -55,7 +53,8 @@ func New(o Options) (*Worker, error) {
 	}
 	t := o.Timings
 	o.Topics.ServedWithin = t.TopicsServed
-	if err := EnsureTopics(o.Brokers, o.Kafka, o.Topics); err != nil {
+	layout, err := EnsureTopics(o.Brokers, o.Kafka, o.Topics)
+	if err != nil {
 		return nil, err
 	}
 	reg := prometheus.NewRegistry()
@@ -91,7 +90,7 @@ func New(o Options) (*Worker, error) {
 		// producer gives up on what it buffered.
 		LateWrites: t.Session + t.ProducerDelivery,
 		OnAssigned: w.lag.Assigned,
-		Store:      fused,
+		Store:      fused, TradePartitions: layout.Trades,
 	})
 	if err != nil {
 		admin.Close()
@@ -124,77 +123,6 @@ func (w *Worker) clusterID(ctx context.Context) string {
 		return ""
 	}
 	return m.Cluster
-}
-
-// countEndOffsets are the count table's end offsets, per partition (the
-// fused count waits for the view to reach them at every rebalance of the
-// settle group). It fails while the count group has members
-// (countGroupEmpty).
-func (w *Worker) countEndOffsets(ctx context.Context) (map[int32]int64, error) {
-	if err := w.countGroupEmpty(ctx); err != nil {
-		return nil, err
-	}
-	adm := kadm.NewClient(w.admin)
-	ends, err := adm.ListEndOffsets(ctx, string(processor.CountTable))
-	if err != nil {
-		return nil, err
-	}
-	if err := ends.Error(); err != nil {
-		return nil, err
-	}
-	out := make(map[int32]int64)
-	ends.Each(func(o kadm.ListedOffset) { out[o.Partition] = o.Offset })
-	if len(out) == 0 {
-		return nil, fmt.Errorf("topic %s has no partitions", processor.CountTable)
-	}
-	return out, nil
-}
-
-// countGroupEmpty fails while the count group has members: workers
-// counting with the count group (hop) would count the same windows beside
-// the fused count, so a worker started fused among them stops instead.
-// Errors a broker may answer for a while (no coordinator yet on a new
-// cluster, one loading) are retried for up to groupCheckWithin; a group
-// this worker may not describe has no members it could see.
-func (w *Worker) countGroupEmpty(ctx context.Context) error {
-	ctx, cancel := context.WithTimeout(ctx, groupCheckWithin)
-	defer cancel()
-	for {
-		err := w.countGroupMembers(ctx)
-		if err == nil || errors.Is(err, errCountGroupBusy) {
-			return err
-		}
-		select {
-		case <-ctx.Done():
-			return fmt.Errorf("%w (retried for up to %v)", err, groupCheckWithin)
-		case <-time.After(250 * time.Millisecond):
-		}
-	}
-}
-
-// groupCheckWithin bounds countGroupEmpty's retries.
-const groupCheckWithin = 30 * time.Second
-
-var errCountGroupBusy = errors.New("workers with TRADEFLOW_COUNT=hop are running, and the fused count cannot count beside them; stop them first, or set TRADEFLOW_COUNT=hop here")
-
-// countGroupMembers is one look at the count group: errCountGroupBusy
-// (wrapped) when it has members, another error when the brokers did not
-// say.
-func (w *Worker) countGroupMembers(ctx context.Context) error {
-	groups, err := kadm.NewClient(w.admin).DescribeGroups(ctx, string(processor.CountGroup))
-	if err != nil {
-		return fmt.Errorf("describe group %s: %w", processor.CountGroup, err)
-	}
-	g, ok := groups[string(processor.CountGroup)]
-	switch {
-	case !ok:
-		return nil
-	case g.Err != nil && kerr.IsRetriable(g.Err):
-		return fmt.Errorf("describe group %s: %w", processor.CountGroup, g.Err)
-	case g.Err == nil && len(g.Members) > 0:
-		return fmt.Errorf("group %s has %d members: %w", processor.CountGroup, len(g.Members), errCountGroupBusy)
-	}
-	return nil
 }
 
 // countTopic is the count table topic's partitions and replication factor,
@@ -261,6 +189,9 @@ func (w *Worker) Run(ctx context.Context) error {
 		if err := w.countGroupEmpty(ctx); err != nil {
 			return err
 		}
+		if err := w.countGroupDone(ctx); err != nil {
+			return err
+		}
 	}
 	g, ctx := errgroup.WithContext(ctx)
 	g.Go(func() error { return w.Pipeline.Run(ctx) })
@@ -302,16 +233,15 @@ const connectCheckWithin = 12 * time.Second
 
 // EnsureTopics checks that both Kafka clients can connect and authenticate
 // (kclient.Config.Check), then connects an admin client and creates
-// missing topics.
-func EnsureTopics(brokers []string, kc kclient.Config, plan processor.TopicPlan) error {
+// missing topics, returning their partition counts.
+func EnsureTopics(brokers []string, kc kclient.Config, plan processor.TopicPlan) (processor.Layout, error) {
 	if err := kc.Check(context.Background(), brokers, connectCheckWithin); err != nil {
-		return err
+		return processor.Layout{}, err
 	}
 	admin, err := kc.Admin(brokers)
 	if err != nil {
-		return err
+		return processor.Layout{}, err
 	}
 	defer admin.Close()
-	_, err = processor.EnsureTopics(admin, plan)
-	return err
+	return processor.EnsureTopics(admin, plan)
 }

@@ -134,7 +134,8 @@ func generate(ctx context.Context, cfg Config, brokers []string, o datagen.Optio
 }
 
 func ensureTopics(cfg Config, brokers []string) error {
-	return worker.EnsureTopics(brokers, cfg.kafka(cfg.ClientID), cfg.topicPlan())
+	_, err := worker.EnsureTopics(brokers, cfg.kafka(cfg.ClientID), cfg.topicPlan())
+	return err
 }
 
 // logFileLimit says how many files the process may open. Go raises the

@@ -47,7 +47,7 @@ func startCluster(o Options, partitions int32) (*cluster, error) {
 	}
 	c.brokers = []string{c.broker.Addr()}
 	plan := processor.TopicPlan{Partitions: partitions, Replication: -1}
-	if err := worker.EnsureTopics(c.brokers, kclient.Config{ClientID: o.ClientID}, plan); err != nil {
+	if _, err := worker.EnsureTopics(c.brokers, kclient.Config{ClientID: o.ClientID}, plan); err != nil {
 		c.close()
 		return nil, err
 	}
