@@ -204,7 +204,8 @@ func TestFusedCountsRekeyedSettlements(t *testing.T) {
 	h.tt.Consume(string(TradesTopic), "ZVZZT", tradeJSON("User_5", 10, 20), tester.WithTime(eventTime))
 	h.tt.Consume(string(RekeyTopic), "ZVZZT", rekeyed(10, nil))
 	h.tt.Consume(string(RekeyTopic), "ZVZZT", rekeyed(10, nil)) // a replay
-	twelve := int64(12) // not counted yet
+	// Its predecessor, 12, was not counted yet.
+	twelve := int64(12)
 	h.tt.Consume(string(RekeyTopic), "ZVZZT", rekeyed(14, &twelve))
 	recs := drain(h.counts)
 	if len(recs) != 4 {

@@ -19,9 +19,13 @@ import (
 //	      disposition, then emit
 //	        ├─► user_trades        (UserTrade, key userid)
 //	        ├─► trade-settlements  (TradeSettlement, key symbol)
-//	        └─► tradeflow-windows  (TradeSettlement, key SYMBOL@windowStart)
-//	  ──► count group: skip replays, count per disposition
-//	        └─► table tradeflow-count-table (WindowCounts per key, changelog)
+//	        └─► the count:
+//	            fused (the default, fused.go): counted in the symbol's
+//	            partition of the settle group (a trade keyed otherwise is
+//	            re-keyed there through tradeflow-settle-loop)
+//	            hop: tradeflow-windows (TradeSettlement, key
+//	            SYMBOL@windowStart) ──► count group
+//	        └─► tradeflow-count-table (WindowCounts per key, changelog)
 //	  ──► views.Counts (a goka View) ──► HTTP
 //	users ──► users-check group: each malformed record ─► tradeflow-dead-letters
 //

@@ -31,7 +31,7 @@ type Config struct {
 	EmbeddedCompact    time.Duration `envconfig:"EMBEDDED_COMPACT_INTERVAL" default:"1h" desc:"how often the embedded broker compacts its compacted topics; it answers no request while it does (seconds at a million records)"`
 	HTTPAddr           string        `envconfig:"HTTP_ADDR" default:":8080" desc:"HTTP listen address"`
 	DataDir            string        `envconfig:"DATA_DIR" default:"./tradeflow-data" desc:"local state: tables and the embedded broker's log"`
-	StateStore         string        `envconfig:"STATE_STORE" default:"memory" desc:"where tables live locally: memory (rebuilt from the changelog at start) or leveldb (files under the data dir)"`
+	StateStore         string        `envconfig:"STATE_STORE" default:"memory" desc:"where tables live locally: memory (rebuilt from the changelog at start) or leveldb (files under the data dir; the count group's table, so with TRADEFLOW_COUNT=hop)"`
 	Count              string        `envconfig:"COUNT" default:"fused" desc:"where trades are counted: fused (in the settle group, windows held once in the count view; memory only) or hop (through the tradeflow-windows topic to the tradeflow-count group and its table, memory or leveldb)"`
 	Partitions         int32         `envconfig:"PARTITIONS" default:"6" desc:"partitions of the topics tradeflow creates"`
 	Replication        int16         `envconfig:"REPLICATION" default:"-1" desc:"replication factor of the topics tradeflow creates; -1 = the broker's default (1 on the embedded broker)"`
