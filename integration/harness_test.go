@@ -217,7 +217,7 @@ func clientFor(tb testing.TB, brokers string) *cluster {
 // tradeflowTopics are every topic tradeflow creates or reads, and the
 // output of the Kafka Streams peer.
 var tradeflowTopics = []string{"stocktrade", "users", "user_trades", "trade-settlements",
-	"tradeflow-windows", "tradeflow-count-table", "tradeflow-dead-letters", "kstreams-counts"}
+	"tradeflow-windows", "tradeflow-settle-loop", "tradeflow-count-table", "tradeflow-dead-letters", "kstreams-counts"}
 
 // kstreamsTopicPrefix starts the internal topics of the Kafka Streams peer
 // as the tests run it (application ids "tradeflow-kstreams-test-...").
@@ -240,6 +240,20 @@ func (c *cluster) clean(tb testing.TB) {
 		}
 	}
 	if len(ours) > 0 {
+		// A worker of the test before that did not leave its groups is a
+		// member until its session times out; a group is deleted once
+		// empty.
+		for ctx.Err() == nil {
+			described, err := c.Admin.DescribeGroups(ctx, ours...)
+			members := 0
+			for _, g := range described {
+				members += len(g.Members)
+			}
+			if err == nil && members == 0 {
+				break
+			}
+			time.Sleep(250 * time.Millisecond)
+		}
 		if _, err := c.Admin.DeleteGroups(ctx, ours...); err != nil {
 			tb.Fatalf("delete groups: %v", err)
 		}
