@@ -79,11 +79,18 @@ func (g rejoiningGroup) Consume(ctx context.Context, topics []string, h sarama.C
 // to a new generation; goka would then end Run with an error and the
 // worker would exit 1 after a clean SIGTERM. Nothing is lost: the next
 // owner resumes from the last committed offset and the count step skips
-// what it replays. So those refusals are logged, not returned.
+// what it replays. So those refusals are logged, not returned. So is a
+// leave that does not reach the brokers (a stop just after a cut): the
+// group then moves the partitions once this member's session times out,
+// and the next owner resumes from the last committed offset as well.
 func (g rejoiningGroup) Close() error {
 	err := g.ConsumerGroup.Close()
-	if kclient.MovedOn(err) {
+	switch {
+	case kclient.MovedOn(err):
 		g.log.Info("consumer group: left during a rebalance; the new owner resumes from the last committed offset", "err", err)
+		return nil
+	case err != nil && kclient.Transient(err):
+		g.log.Warn("consumer group: could not leave, the brokers did not answer; its partitions move when this member's session times out (TRADEFLOW_SESSION_TIMEOUT), and the new owner resumes from the last committed offset", "err", err)
 		return nil
 	}
 	return err
