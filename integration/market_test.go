@@ -44,23 +44,32 @@ func TestFusedCountRefusesBesideTheCountGroup(t *testing.T) {
 	c := newCluster(t)
 	hop := c.startWorker(t, t.TempDir(), "TRADEFLOW_COUNT=hop")
 	fused := c.launchWorker(t, t.TempDir(), "TRADEFLOW_COUNT=fused")
+	awaitRefusal(t, fused, "beside a hop worker", "TRADEFLOW_COUNT=hop are running")
+	hop.mustRun()
+}
+
+// awaitRefusal waits for w to exit non-zero within 90 s, its log saying
+// each of why.
+func awaitRefusal(t *testing.T, w *proc, when string, why ...string) {
+	t.Helper()
 	select {
-	case err := <-fused.done:
-		fused.done <- err
+	case err := <-w.done:
+		w.done <- err
 		if err == nil {
-			t.Fatal("the fused worker exited 0 beside a hop worker; want a failure")
+			t.Fatalf("the fused worker exited 0 %s; want a failure", when)
 		}
 	case <-time.After(90 * time.Second):
-		t.Fatal("the fused worker still runs 90s after starting beside a hop worker")
+		t.Fatalf("the fused worker still runs 90s after starting %s", when)
 	}
-	log, err := os.ReadFile(fused.log)
+	log, err := os.ReadFile(w.log)
 	if err != nil {
 		t.Fatal(err)
 	}
-	if !strings.Contains(string(log), "TRADEFLOW_COUNT=hop are running") {
-		t.Errorf("the fused worker's log does not say why it stopped:\n%s", log)
+	for _, want := range why {
+		if !strings.Contains(string(log), want) {
+			t.Errorf("the fused worker's log does not say %q:\n%s", want, log)
+		}
 	}
-	hop.mustRun()
 }
 
 // A worker started with the fused count while the windows topic holds
@@ -72,24 +81,8 @@ func TestFusedCountRefusesACountGroupBacklog(t *testing.T) {
 	c.createTopic(t, "tradeflow-windows", 6, nil)
 	c.produce(t, &kgo.Record{Topic: "tradeflow-windows", Key: []byte("ZVV@0"), Value: []byte{}})
 	w := c.launchWorker(t, t.TempDir(), "TRADEFLOW_COUNT=fused")
-	select {
-	case err := <-w.done:
-		w.done <- err
-		if err == nil {
-			t.Fatal("the fused worker exited 0 with a count group backlog; want a failure")
-		}
-	case <-time.After(90 * time.Second):
-		t.Fatal("the fused worker still runs 90s after starting with a count group backlog")
-	}
-	log, err := os.ReadFile(w.log)
-	if err != nil {
-		t.Fatal(err)
-	}
-	for _, want := range []string{"has 1 records of tradeflow-windows in 1 partitions left to count", "run with TRADEFLOW_COUNT=hop until it has"} {
-		if !strings.Contains(string(log), want) {
-			t.Errorf("the fused worker's log does not say %q:\n%s", want, log)
-		}
-	}
+	awaitRefusal(t, w, "with a count group backlog",
+		"has 1 records of tradeflow-windows in 1 partitions left to count", "run with TRADEFLOW_COUNT=hop until it has")
 }
 
 // marketWorkload is a market-profile workload and its ground truth.

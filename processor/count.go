@@ -116,14 +116,23 @@ func (c *Counter) advance(partition int32, ts int64) int64 {
 	return c.streamTime[partition]
 }
 
-func (c *Counter) count(ctx goka.Context, msg any) {
+// settlementOf decodes a windows or loop record's settlement, or
+// dead-letters the record and returns false.
+func (c *Counter) settlementOf(ctx goka.Context, msg any) (*pb.TradeSettlement, []byte, bool) {
 	raw, _ := msg.([]byte)
 	v, err := settlementCodec().Decode(raw)
 	if err != nil {
 		deadLetter(ctx, c.Metrics, raw, err.Error())
+		return nil, raw, false
+	}
+	return v.(*pb.TradeSettlement), raw, true
+}
+
+func (c *Counter) count(ctx goka.Context, msg any) {
+	s, raw, ok := c.settlementOf(ctx, msg)
+	if !ok {
 		return
 	}
-	s := v.(*pb.TradeSettlement)
 	symbol, start, err := settlement.ParseWindowKey(ctx.Key())
 	if err != nil || symbol != s.Symbol || start != settlement.WindowStart(s.Timestamp) {
 		deadLetter(ctx, c.Metrics, raw, "window key does not match its settlement")

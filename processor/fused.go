@@ -72,13 +72,10 @@ func (c *Counter) home(symbol string) int32 {
 // countRekeyed is the settle group's loop callback: a settlement re-keyed
 // to its symbol's home partition (Settler.settle), counted there.
 func (c *Counter) countRekeyed(ctx goka.Context, msg any) {
-	raw, _ := msg.([]byte)
-	v, err := settlementCodec().Decode(raw)
-	if err != nil {
-		deadLetter(ctx, c.Metrics, raw, err.Error())
+	s, raw, ok := c.settlementOf(ctx, msg)
+	if !ok {
 		return
 	}
-	s := v.(*pb.TradeSettlement)
 	if ctx.Key() != s.Symbol || c.home(s.Symbol) != ctx.Partition() {
 		deadLetter(ctx, c.Metrics, raw, fmt.Sprintf("re-keyed settlement of %q arrived keyed %q in partition %d, not its symbol's partition %d", s.Symbol, ctx.Key(), ctx.Partition(), c.home(s.Symbol)))
 		return

@@ -28,7 +28,6 @@ type Layout struct {
 	Trades  int32 // stocktrade
 	Users   int32 // users
 	Windows int32 // tradeflow-windows and the count table: follow stocktrade
-	Rekey   int32 // the settle group's loop stream: follows stocktrade
 }
 
 // EnsureTopics creates the topics tradeflow needs when they are missing and
@@ -83,12 +82,13 @@ func EnsureTopics(admin sarama.ClusterAdmin, plan TopicPlan) (l Layout, err erro
 	if l.Windows, err = ensure(string(WindowsTopic), l.Trades, false); err != nil {
 		return l, err
 	}
-	if l.Rekey, err = ensure(string(RekeyTopic), l.Trades, false); err != nil {
+	rekey, err := ensure(string(RekeyTopic), l.Trades, false)
+	if err != nil {
 		return l, err
 	}
-	if l.Rekey != l.Trades {
+	if rekey != l.Trades {
 		return l, fmt.Errorf("topic %s has %d partitions but %s has %d: the settle group's loop stream must be co-partitioned with its input; delete %s when no worker runs (it holds only re-keyed trades in flight) or give it %d partitions",
-			RekeyTopic, l.Rekey, TradesTopic, l.Trades, RekeyTopic, l.Trades)
+			RekeyTopic, rekey, TradesTopic, l.Trades, RekeyTopic, l.Trades)
 	}
 	table, err := ensure(string(CountTable), l.Windows, true)
 	if err != nil {

@@ -60,12 +60,12 @@ func TestEnsureTopics(t *testing.T) {
 		wantCreated int
 		wantErr     string
 	}{
-		{"empty cluster", nil, TopicPlan{Partitions: 6, Replication: 1}, Layout{6, 6, 6, 6}, 8, ""},
+		{"empty cluster", nil, TopicPlan{Partitions: 6, Replication: 1}, Layout{6, 6, 6}, 8, ""},
 		{"existing stocktrade and users keep their counts", map[string]int32{"stocktrade": 12, "users": 3},
-			TopicPlan{Partitions: 6, Replication: 1}, Layout{12, 3, 12, 12}, 6, ""},
+			TopicPlan{Partitions: 6, Replication: 1}, Layout{12, 3, 12}, 6, ""},
 		{"everything exists", map[string]int32{"stocktrade": 4, "users": 4, "user_trades": 4, "trade-settlements": 4,
 			"tradeflow-dead-letters": 4, "tradeflow-windows": 4, "tradeflow-settle-loop": 4, "tradeflow-count-table": 4},
-			TopicPlan{Partitions: 6, Replication: 1}, Layout{4, 4, 4, 4}, 0, ""},
+			TopicPlan{Partitions: 6, Replication: 1}, Layout{4, 4, 4}, 0, ""},
 		{"count table not co-partitioned", map[string]int32{"tradeflow-windows": 6, "tradeflow-count-table": 3},
 			TopicPlan{Partitions: 6, Replication: 1}, Layout{}, 0, "tradeflow-count-table has 3 partitions but tradeflow-windows has 6"},
 		{"loop stream not co-partitioned", map[string]int32{"stocktrade": 6, "tradeflow-settle-loop": 12},
