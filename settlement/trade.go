@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"math"
 	"strings"
+	"sync"
 	"unicode/utf8"
 
 	"github.com/valyala/fastjson"
@@ -115,9 +116,17 @@ func userFrom(fields fields) (u User, err error) {
 	return u, nil
 }
 
-// parsers reuses fastjson's parsers (and their buffers) across records; a
-// cache, not state: any parser decodes any record the same.
-var parsers fastjson.ParserPool
+// parsers reuses fastjson's parsers (and their buffers) across records,
+// with the slice the fields of a record are gathered in; a cache, not
+// state: any parser decodes any record the same.
+var parsers = sync.Pool{New: func() any { return &parser{f: make(fields, 0, 8)} }}
+
+// parser is a fastjson parser and the fields of the object it parsed last,
+// which point into it.
+type parser struct {
+	p fastjson.Parser
+	f fields
+}
 
 // fields are a JSON object's fields as they came, a handful, so looked up
 // by scanning: no map and no lower-cased copy of each name per record.
@@ -220,9 +229,9 @@ func parseObject(value []byte, use func(fields) error) error {
 	if rawControl {
 		return invalid("value is not a JSON object: invalid JSON: control character in a string")
 	}
-	p := parsers.Get()
+	p := parsers.Get().(*parser)
 	defer parsers.Put(p)
-	v, err := p.ParseBytes(value)
+	v, err := p.p.ParseBytes(value)
 	if err != nil {
 		return syntaxError(value, err)
 	}
@@ -233,7 +242,7 @@ func parseObject(value []byte, use func(fields) error) error {
 		}
 		return invalid("value is not a JSON object but a JSON %s", kind(v.Type()))
 	}
-	f := make(fields, 0, 8)
+	f := p.f[:0]
 	dup, duplicated := "", false
 	o.Visit(func(key []byte, v *fastjson.Value) {
 		for _, x := range f {
@@ -243,6 +252,9 @@ func parseObject(value []byte, use func(fields) error) error {
 		}
 		f = append(f, field{key, v})
 	})
+	// The grown slice serves the next record; cleared, so that a pooled
+	// parser does not keep this record's names alive.
+	defer func() { clear(f); p.f = f[:0] }()
 	if duplicated {
 		return invalid("field %s appears more than once", dup)
 	}

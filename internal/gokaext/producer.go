@@ -148,13 +148,14 @@ func (p *kgoProducer) EmitWithHeaders(topic, key string, value []byte, headers g
 		r.Headers = append(r.Headers, kgo.RecordHeader{Key: k, Value: v})
 	}
 	p.cl.Produce(context.Background(), r, func(r *kgo.Record, err error) {
-		// goka moves a table's local offset to the offset it is given
-		// (context.go:404); it is given one only where that is safe
-		// (ownWrites).
 		p.shared.delivered.Delivered(r.Topic, err)
-		msg := &sarama.ProducerMessage{Topic: r.Topic, Partition: r.Partition}
+		// goka moves a table's local offset to the offset it is given
+		// (context.go:404), and reads nothing else of the message; it is
+		// given one only where that is safe (ownWrites), and no message
+		// otherwise, which goka checks for.
+		var msg *sarama.ProducerMessage
 		if err == nil && p.shared.own.landed(r.Topic, r.Partition, r.Offset) {
-			msg.Offset = r.Offset
+			msg = &sarama.ProducerMessage{Topic: r.Topic, Partition: r.Partition, Offset: r.Offset}
 		}
 		finish(msg, err)
 	})
