@@ -143,17 +143,21 @@ const fetchBudget = 16 << 20
 
 // fetchSizes are the bytes a consumer asks of each partition per fetch and
 // the messages it buffers per partition, for a consumer of partitions:
-// 256 KiB and 64 up to 64 partitions; above, shares of fetchBudget (at
-// least 16 KiB) and of 4,096 messages (at least 8), so that neither grows
-// with the partitions (at 1,000 partitions and five consumers, sarama's
-// default of 256 messages would hold over a million). A batch larger than
-// a partition's share still arrives: sarama doubles that partition's size
-// until it fits.
+// 256 KiB and 64 up to 64 partitions; above, a share of fetchBudget (at
+// least 16 KiB) and 128 messages. A batch larger than a partition's share
+// still arrives: sarama doubles that partition's size until it fits.
+//
+// The buffer must hold what one fetch brings a partition, or more: sarama
+// sends the next fetch only once every partition of the response has
+// handed all its messages to its buffer (consumer.go, acks.Wait in
+// subscriptionConsumer), so with a smaller one the busiest partition's
+// processing holds up the fetch of all the others. A 16 KiB share is about
+// 50 Datagen trades; 128 messages hold two shares.
 func fetchSizes(partitions int) (bytes int32, messages int) {
 	bytes, messages = 256<<10, 64
 	if partitions > fetchBudget/int(bytes) {
 		bytes = max(int32(fetchBudget/partitions), 16<<10)
-		messages = max(64*64/partitions, 8)
+		messages = 128
 	}
 	return bytes, messages
 }
