@@ -149,9 +149,9 @@ const fetchBudget = 16 << 20
 //
 // The buffer must hold what one fetch brings a partition, or more: sarama
 // sends the next fetch only once every partition of the response has
-// handed all its messages to its buffer (consumer.go, acks.Wait in
-// subscriptionConsumer), so with a smaller one the busiest partition's
-// processing holds up the fetch of all the others. A 16 KiB share is about
+// handed all its messages to its buffer (sarama v1.46.3 consumer.go,
+// subscriptionConsumer's acks.Wait), so with a smaller one the busiest
+// partition's processing holds up the fetch of all the others. A 16 KiB share is about
 // 50 Datagen trades; 128 messages hold two shares.
 func fetchSizes(partitions int) (bytes int32, messages int) {
 	bytes, messages = 256<<10, 64
