@@ -22,7 +22,7 @@ var (
 	tradeflowGroups = []string{string(processor.SettleGroup), string(processor.CountGroup), string(processor.UsersCheckGroup)}
 	tradeflowTopics = []string{
 		string(processor.UserTradesTopic), string(processor.SettlementsTopic), string(processor.WindowsTopic),
-		string(processor.DeadLetterTopic), string(processor.CountTable),
+		string(processor.RekeyTopic), string(processor.DeadLetterTopic), string(processor.CountTable),
 	}
 )
 
