@@ -108,11 +108,16 @@ func (p *peer) usage(wall time.Duration) (peakRSS int64, cores float64) {
 	return p.peakRSS, p.cpu.Seconds() / wall.Seconds()
 }
 
-// stderrTail is the last three lines of its stderr, each cut at 300 bytes.
+// stderrTail is the last three lines of its stderr and the root cause of
+// its last stack trace, each cut at 300 bytes: the log itself goes with
+// the scenario's temporary directory.
 func (p *peer) stderrTail() string {
 	lines, err := p.proc.LogTail(3)
 	if err != nil {
 		return err.Error()
+	}
+	if cause, err := p.proc.LogCause(); err == nil && cause != "" {
+		lines = append(lines, cause)
 	}
 	for i, l := range lines {
 		if len(l) > 300 {

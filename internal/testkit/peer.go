@@ -114,6 +114,24 @@ func (p *Peer) LogTail(n int) ([]string, error) {
 	return lines[max(0, len(lines)-n):], nil
 }
 
+// LogCause is the last "Caused by:" line of the log, the root cause of
+// the last Java stack trace in it, or "" if there is none. A JVM's last
+// lines are often "... 30 more" and a generic "thread has died"; the
+// cause is what names the fault.
+func (p *Peer) LogCause() (string, error) {
+	b, err := os.ReadFile(p.Log)
+	if err != nil {
+		return "", err
+	}
+	cause := ""
+	for _, l := range strings.Split(string(b), "\n") {
+		if l = strings.TrimSpace(l); strings.HasPrefix(l, "Caused by: ") {
+			cause = l
+		}
+	}
+	return cause, nil
+}
+
 // summaryPrefix starts the peer's summary line on its stdout; its error
 // lines on stderr start "kstreams: " too.
 const summaryPrefix = "kstreams: trades="

@@ -7,6 +7,7 @@ import (
 	"context"
 	"net/http"
 	"net/http/httptest"
+	"os"
 	"os/exec"
 	"path/filepath"
 	"strings"
@@ -88,5 +89,29 @@ func TestStartPeerExit(t *testing.T) {
 	lines, err := p.LogTail(5)
 	if err != nil || !strings.Contains(strings.Join(lines, "\n"), "missing.jar") {
 		t.Fatalf("log tail %q, %v: want the JVM's error naming the jar", lines, err)
+	}
+}
+
+// LogCause finds the root cause of the last stack trace, not the tail's
+// "... N more".
+func TestPeerLogCause(t *testing.T) {
+	log := filepath.Join(t.TempDir(), "peer.log")
+	trace := "ERROR first\nCaused by: java.io.IOException: old\n" +
+		"ERROR Global thread has died\norg.apache.kafka.streams.errors.StreamsException: wrapped\n" +
+		"\tat a.b(C.java:1)\nCaused by: org.apache.kafka.common.errors.TimeoutException: outer\n" +
+		"\t... 3 more\nCaused by: org.apache.kafka.common.errors.TimeoutException: root\n\t... 30 more\n"
+	if err := os.WriteFile(log, []byte(trace), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	p := &Peer{Log: log}
+	got, err := p.LogCause()
+	if want := "Caused by: org.apache.kafka.common.errors.TimeoutException: root"; err != nil || got != want {
+		t.Fatalf("LogCause = %q, %v; want %q", got, err, want)
+	}
+	if err := os.WriteFile(log, []byte("no trace\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if got, err := p.LogCause(); err != nil || got != "" {
+		t.Fatalf("LogCause without a trace = %q, %v; want empty", got, err)
 	}
 }
