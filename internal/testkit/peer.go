@@ -106,11 +106,10 @@ func (p *Peer) Kill() error {
 
 // LogTail is the last n lines of the log.
 func (p *Peer) LogTail(n int) ([]string, error) {
-	b, err := os.ReadFile(p.Log)
+	lines, err := p.logLines()
 	if err != nil {
 		return nil, err
 	}
-	lines := strings.Split(strings.TrimSpace(string(b)), "\n")
 	return lines[max(0, len(lines)-n):], nil
 }
 
@@ -119,17 +118,26 @@ func (p *Peer) LogTail(n int) ([]string, error) {
 // lines are often "... 30 more" and a generic "thread has died"; the
 // cause is what names the fault.
 func (p *Peer) LogCause() (string, error) {
-	b, err := os.ReadFile(p.Log)
+	lines, err := p.logLines()
 	if err != nil {
 		return "", err
 	}
 	cause := ""
-	for _, l := range strings.Split(string(b), "\n") {
+	for _, l := range lines {
 		if l = strings.TrimSpace(l); strings.HasPrefix(l, "Caused by: ") {
 			cause = l
 		}
 	}
 	return cause, nil
+}
+
+// logLines is the log's lines, without the blank ones at its ends.
+func (p *Peer) logLines() ([]string, error) {
+	b, err := os.ReadFile(p.Log)
+	if err != nil {
+		return nil, err
+	}
+	return strings.Split(strings.TrimSpace(string(b)), "\n"), nil
 }
 
 // summaryPrefix starts the peer's summary line on its stdout; its error
